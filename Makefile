@@ -1,0 +1,69 @@
+# Clientdesk: `make run` to try it, `make test` before you push. Needs only python3 (3.11+) and make.
+SHELL := /bin/bash
+.DEFAULT_GOAL := help
+
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+TOOLS := .tools
+UV := $(shell command -v uv 2>/dev/null || echo $(TOOLS)/bin/uv)
+export UV_COMPILE_BYTECODE := 1
+# Nothing may be skipped in CI: a missing browser or database is an error there.
+CI ?= false
+export CI
+
+.PHONY: help install run test lint test-sqlite test-postgres bench lock clean chromium
+
+help:  ## list the targets
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-14s %s\n", $$1, $$2}'
+
+$(TOOLS)/bin/uv:
+	$(PYTHON) -m venv $(TOOLS)
+	$(TOOLS)/bin/pip install --quiet uv
+
+$(VENV)/.installed: requirements/dev.txt | $(UV)
+	@test -x $(PY) || $(UV) venv --quiet --python $(PYTHON) $(VENV)
+	$(UV) pip sync --quiet --python $(PY) requirements/dev.txt
+	@touch $@
+
+install: $(VENV)/.installed  ## create .venv and install the pinned dependencies
+
+run: install  ## migrate, load demo data on first run, start web server + task worker
+	@mkdir -p var
+	$(PY) manage.py migrate --no-input --verbosity 0
+	$(PY) manage.py seed_demo
+	@echo
+	@echo "  Clientdesk is starting at  http://127.0.0.1:8000"
+	@echo "  Staff console:             http://127.0.0.1:8000/staff/"
+	@$(PY) manage.py seed_demo --print-logins | tail -n +3
+	@echo "  Emails are printed below by the worker. Ctrl-C stops both processes."
+	@echo
+	$(VENV)/bin/honcho --no-prefix -f Procfile.dev start 2>/dev/null || $(VENV)/bin/honcho -f Procfile.dev start
+
+lint: install  ## ruff, formatting, mypy, import layers, migrations, deploy checks
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+	$(VENV)/bin/mypy clientdesk config
+	$(VENV)/bin/lint-imports --no-cache
+	DJANGO_SETTINGS_MODULE=config.settings.test $(PY) manage.py makemigrations --check --dry-run
+	DJANGO_SETTINGS_MODULE=config.settings.prod SECRET_KEY=$$(printf 'x%.0s' {1..64})-check \
+	  ALLOWED_HOSTS=portal.example.com SITE_URL=https://portal.example.com \
+	  $(PY) manage.py check --deploy --fail-level WARNING
+
+chromium:  ## install Debian's Chromium for the browser tests when missing
+	@bash scripts/ensure-chromium.sh
+
+test-sqlite: install chromium  ## the whole pytest suite on SQLite (with browser tests)
+	$(PY) -m pytest
+
+test-postgres: install chromium  ## the whole pytest suite on a throwaway PostgreSQL server
+	$(PY) scripts/with_postgres.py -- $(PY) -m pytest
+
+test: lint test-sqlite test-postgres  ## everything CI runs
+
+lock:  ## re-pin requirements/*.txt from pyproject.toml (with hashes)
+	$(UV) pip compile pyproject.toml --generate-hashes --no-header --python-version 3.11 -o requirements/base.txt
+	$(UV) pip compile pyproject.toml --extra dev --generate-hashes --no-header --python-version 3.11 -o requirements/dev.txt
+
+clean:  ## remove the virtualenv, tool env and local data
+	rm -rf $(VENV) $(TOOLS) var

@@ -1,0 +1,59 @@
+"""Who is acting: every action takes one ``Actor`` and records it in Activity and events."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from enum import StrEnum
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from django.http import HttpRequest
+
+
+class Source(StrEnum):
+    PORTAL = "portal"
+    STAFF = "staff"
+    API = "api"
+    SYSTEM = "system"
+
+
+@dataclass(frozen=True)
+class Actor:
+    """The user behind a change, the staff member impersonating them (Login As), the
+    interface it came through, and where from. ``user`` is None only for system jobs."""
+
+    user: Any | None
+    source: Source
+    impersonator: Any | None = None
+    ip: str | None = None
+    request_id: str = ""
+
+    @classmethod
+    def system(cls, *, request_id: str = "") -> Actor:
+        return cls(user=None, source=Source.SYSTEM, request_id=request_id)
+
+    @classmethod
+    def from_request(cls, request: HttpRequest, *, source: Source | None = None) -> Actor:
+        user = request.user if request.user.is_authenticated else None
+        if source is None:
+            source = Source.STAFF if request.path.startswith("/staff/") else Source.PORTAL
+        return cls(
+            user=user,
+            source=source,
+            impersonator=getattr(request, "impersonator", None),
+            ip=request.META.get("REMOTE_ADDR"),
+            request_id=getattr(request, "request_id", ""),
+        )
+
+    def with_source(self, source: Source) -> Actor:
+        return Actor(self.user, source, self.impersonator, self.ip, self.request_id)
+
+    @property
+    def label(self) -> str:
+        """Human wording: "Aisha Rahman", "Sam (staff) as Aisha Rahman", "System"."""
+        if self.user is None:
+            return "System"
+        name = str(self.user)
+        if self.impersonator is not None:
+            return f"{self.impersonator} as {name}"
+        return name

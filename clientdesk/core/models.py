@@ -1,0 +1,43 @@
+"""Shared model primitives. No business rules live here."""
+
+from __future__ import annotations
+
+from django.db import models, transaction
+
+
+class TimeStampedModel(models.Model):
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        abstract = True
+
+
+class Counter(models.Model):
+    """A named, monotonically increasing number (client IDs, request numbers).
+
+    Numbers come from here rather than from MAX()+1 so that a number is never handed out
+    twice, even after the row that used it is gone.
+    """
+
+    name = models.CharField(max_length=50, primary_key=True)
+    value = models.BigIntegerField()
+
+    class Meta:
+        ordering = ["name"]
+
+    def __str__(self) -> str:
+        return f"{self.name}={self.value}"
+
+    @classmethod
+    def next(cls, name: str, *, start: int) -> int:
+        """Take the next number of ``name``; the first one is ``start``."""
+        with transaction.atomic():
+            counter, created = cls.objects.select_for_update().get_or_create(
+                name=name, defaults={"value": start}
+            )
+            if created:
+                return start
+            counter.value += 1
+            counter.save(update_fields=["value"])
+            return counter.value

@@ -1,0 +1,39 @@
+"""Turn a template prefix and a context into a subject, a text body and an HTML body.
+
+Every email has both parts. ``<prefix>_subject.txt`` and ``<prefix>_message.txt`` are
+required; ``<prefix>_message.html`` is used when it exists, otherwise the text is set in
+the shared HTML layout (escaped, with links made clickable).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from django.conf import settings
+from django.template import TemplateDoesNotExist
+from django.template.loader import render_to_string
+
+
+@dataclass(frozen=True)
+class RenderedEmail:
+    subject: str
+    text: str
+    html: str
+
+
+def render_email(template_prefix: str, context: dict[str, Any]) -> RenderedEmail:
+    context = {"site_name": settings.SITE_NAME, "site_url": settings.SITE_URL, **context}
+    subject = render_to_string(f"{template_prefix}_subject.txt", context)
+    subject = " ".join(subject.split())  # a header: one line, no control characters
+    prefix = f"[{settings.SITE_NAME}] "
+    if not subject.startswith(prefix):
+        subject = prefix + subject
+    text = render_to_string(f"{template_prefix}_message.txt", context).strip() + "\n"
+    try:
+        html = render_to_string(f"{template_prefix}_message.html", context)
+    except TemplateDoesNotExist:
+        html = render_to_string(
+            "notifications/email/layout.html", {**context, "subject": subject, "text": text}
+        )
+    return RenderedEmail(subject=subject[:500], text=text, html=html)

@@ -1,0 +1,45 @@
+"""The one entry point for customer-scoped portal pages."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.contrib.auth.mixins import LoginRequiredMixin
+from django.core.exceptions import PermissionDenied
+from django.http import HttpRequest, HttpResponseBase
+
+from clientdesk.customers import access
+from clientdesk.customers.models import Contact, Customer
+from clientdesk.customers.roles import CAPABILITIES, Capability, Role
+
+
+class CustomerMixin(LoginRequiredMixin):
+    """Resolves ``self.customer`` and ``self.membership`` from ``/c/<number>/``.
+
+    Not a contact of that customer: 404. The view's ``capability`` missing from the
+    contact's role: 403. Every lookup below this goes through ``self.customer``.
+    """
+
+    capability: Capability = Capability.VIEW_PROFILE
+    customer: Customer
+    membership: Contact
+
+    def dispatch(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponseBase:
+        if not request.user.is_authenticated:
+            return self.handle_no_permission()
+        self.membership = access.get_membership(request.user, kwargs["number"])
+        self.customer = self.membership.customer
+        if not access.can(self.membership, self.capability):
+            raise PermissionDenied("Your role on this account does not allow this.")
+        return super().dispatch(request, *args, **kwargs)
+
+    def get_context_data(self, **kwargs: Any) -> dict[str, Any]:
+        context: dict[str, Any] = super().get_context_data(**kwargs)  # type: ignore[misc]
+        capabilities = CAPABILITIES[Role(self.membership.role)]
+        context.update(
+            customer=self.customer,
+            membership=self.membership,
+            capabilities={c.name: c in capabilities for c in Capability},
+            memberships=access.portal_memberships(self.request.user),
+        )
+        return context
