@@ -1,0 +1,74 @@
+"""Test data builders. They create rows through the same actions the product uses."""
+
+from __future__ import annotations
+
+import itertools
+from typing import Any
+
+from allauth.mfa.models import Authenticator
+from allauth.mfa.totp.internal.auth import TOTP, generate_totp_secret
+from django.contrib.auth.models import Group
+
+from clientdesk.core.actor import Actor
+from clientdesk.customers import actions as customer_actions
+from clientdesk.customers.models import Contact, Customer
+from clientdesk.customers.roles import Role
+from clientdesk.users.models import User
+
+PASSWORD = "correct-horse-battery-9"
+_seq = itertools.count(1)
+SYSTEM = Actor.system()
+
+
+def make_user(email: str | None = None, *, password: str = PASSWORD, **extra: Any) -> User:
+    email = email or f"user{next(_seq)}@example.org"
+    return User.objects.create_user(email, password, **extra)
+
+
+def make_staff(role: str, *, email: str | None = None, with_mfa: bool = True) -> User:
+    user = make_user(email or f"{role}{next(_seq)}@staff.example", is_staff=True)
+    user.groups.set(Group.objects.filter(name=role))
+    if with_mfa:
+        enrol_totp(user)
+    return user
+
+
+def make_superuser(*, email: str | None = None, with_mfa: bool = True) -> User:
+    user = make_user(email or f"root{next(_seq)}@staff.example", is_staff=True, is_superuser=True)
+    if with_mfa:
+        enrol_totp(user)
+    return user
+
+
+def enrol_totp(user: User, secret: str | None = None) -> str:
+    """Give ``user`` a TOTP authenticator (as if enrolled) and return its secret."""
+    secret = secret or generate_totp_secret()
+    TOTP.activate(user, secret)
+    return secret
+
+
+def has_totp(user: User) -> bool:
+    return Authenticator.objects.filter(user=user, type=Authenticator.Type.TOTP).exists()
+
+
+def make_customer(name: str | None = None, **kwargs: Any) -> Customer:
+    return customer_actions.create_customer(
+        display_name=name or f"Customer {next(_seq)} Sdn Bhd", actor=SYSTEM, **kwargs
+    )
+
+
+def make_contact(
+    customer: Customer, role: str = Role.MEMBER, *, user: User | None = None, portal: bool = True
+) -> Contact:
+    if user is None and portal:
+        user = make_user()
+    n = next(_seq)
+    return customer_actions.add_contact(
+        customer,
+        first_name=f"Person{n}",
+        last_name=role.title(),
+        email=user.email if user else f"contact{n}@example.org",
+        role=role,
+        user=user,
+        actor=SYSTEM,
+    )
