@@ -3,6 +3,7 @@
 from django.conf import settings
 from django.contrib import admin
 from django.urls import include, path
+from django.views.generic import RedirectView
 
 from clientdesk.core import views as core_views
 from clientdesk.users import views as user_views
@@ -16,6 +17,12 @@ urlpatterns = [
     # these allauth pages are replaced before allauth's own routes are included.
     path("accounts/signup/", user_views.signup_closed, name="account_signup"),
     path("accounts/email/", user_views.email_managed_elsewhere, name="account_email"),
+    # One Security page lists and ends sessions (allauth's list would be a second one).
+    path(
+        "accounts/sessions/",
+        RedirectView.as_view(pattern_name="security"),
+        name="usersessions_list",
+    ),
     path("accounts/", include("allauth.urls")),
     path("account/security/", user_views.SecurityView.as_view(), name="security"),
     path(
@@ -29,6 +36,13 @@ urlpatterns = [
         name="security-end-other-sessions",
     ),
     path("staff/", include("clientdesk.staff.urls")),
+    # Superusers sign in like everyone else (rate limits, two-factor), never through the
+    # admin's own password-only login form.
+    path(
+        "admin/login/",
+        RedirectView.as_view(pattern_name="account_login", query_string=True),
+        name="admin-login-redirect",
+    ),
     path("admin/", admin.site.urls),
     path("", include("clientdesk.portal.urls")),
 ]

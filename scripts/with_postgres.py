@@ -99,8 +99,19 @@ def main() -> int:
     try:
         subprocess.run(
             as_postgres(
-                [str(bindir / "initdb"), "-D", str(datadir), "-U", "postgres", "-A", "trust",
-                 "-E", "UTF8", "--locale=C.UTF-8", "--no-sync"]
+                [
+                    str(bindir / "initdb"),
+                    "-D",
+                    str(datadir),
+                    "-U",
+                    "postgres",
+                    "-A",
+                    "trust",
+                    "-E",
+                    "UTF8",
+                    "--locale=C.UTF-8",
+                    "--no-sync",
+                ]
             ),
             check=True,
             stdout=subprocess.DEVNULL,
@@ -110,8 +121,19 @@ def main() -> int:
             "-c synchronous_commit=off -c full_page_writes=off -c max_connections=200"
         )
         subprocess.run(
-            as_postgres([pg_ctl, "-D", str(datadir), "-l", str(workdir / "log"), "-w",
-                         "-o", options, "start"]),
+            as_postgres(
+                [
+                    pg_ctl,
+                    "-D",
+                    str(datadir),
+                    "-l",
+                    str(workdir / "log"),
+                    "-w",
+                    "-o",
+                    options,
+                    "start",
+                ]
+            ),
             check=True,
             stdout=subprocess.DEVNULL,
         )

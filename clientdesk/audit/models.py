@@ -17,7 +17,7 @@ class ActivityQuerySet(models.QuerySet["Activity"]):
     def update(self, **kwargs: Any) -> NoReturn:
         raise AppendOnlyError("Activity is append-only.")
 
-    def delete(self) -> NoReturn:  # type: ignore[override]
+    def delete(self) -> NoReturn:
         raise AppendOnlyError("Activity is append-only.")
 
     def for_customer(self, customer_id: int, *, include_staff_only: bool) -> ActivityQuerySet:

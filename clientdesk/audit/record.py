@@ -16,7 +16,7 @@ def record(
     verb: str,
     *,
     actor: Actor,
-    customer: models.Model | None = None,
+    customer: Any = None,  # a customers.Customer; this leaf app does not import it
     target: models.Model | None = None,
     changes: dict[str, list[Any]] | None = None,
     reason: str = "",

@@ -8,6 +8,7 @@ from clientdesk.audit.record import record
 from clientdesk.core.actor import Actor
 from clientdesk.core.models import Counter
 from clientdesk.events.publish import publish
+from clientdesk.users.models import User
 
 from .models import Contact, Customer
 from .roles import Role
@@ -45,7 +46,7 @@ def add_contact(
     last_name: str = "",
     email: str,
     role: str = Role.MEMBER,
-    user: object | None = None,
+    user: User | None = None,
     actor: Actor,
 ) -> Contact:
     """Add a person to a customer; with ``user`` the contact may use the portal."""

@@ -58,9 +58,7 @@ CAPABILITIES: dict[Role, frozenset[Capability]] = {
             Capability.MANAGE_API_KEYS,
         }
     ),
-    Role.BILLING: frozenset(
-        _EVERYONE | {Capability.EDIT_BILLING_PROFILE, Capability.VIEW_BILLING}
-    ),
+    Role.BILLING: frozenset(_EVERYONE | {Capability.EDIT_BILLING_PROFILE, Capability.VIEW_BILLING}),
     Role.TECHNICAL: frozenset(_EVERYONE),
     Role.MEMBER: frozenset(_EVERYONE),
 }

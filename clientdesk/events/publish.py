@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.db import models, transaction
+from django.db import transaction
 
 from clientdesk.core.actor import Actor
 
@@ -19,7 +19,7 @@ def publish(
     event_type: str,
     *,
     actor: Actor,
-    customer: models.Model | None = None,
+    customer: Any = None,  # a customers.Customer; this leaf app does not import it
     data: dict[str, Any],
 ) -> Event:
     """Write one outbox event. Must run inside the action's ``transaction.atomic`` block."""

@@ -24,12 +24,13 @@ class RenderedEmail:
 
 def render_email(template_prefix: str, context: dict[str, Any]) -> RenderedEmail:
     context = {"site_name": settings.SITE_NAME, "site_url": settings.SITE_URL, **context}
-    subject = render_to_string(f"{template_prefix}_subject.txt", context)
-    subject = " ".join(subject.split())  # a header: one line, no control characters
+    # A header: one line, no control characters.
+    subject: str = " ".join(render_to_string(f"{template_prefix}_subject.txt", context).split())
     prefix = f"[{settings.SITE_NAME}] "
     if not subject.startswith(prefix):
         subject = prefix + subject
-    text = render_to_string(f"{template_prefix}_message.txt", context).strip() + "\n"
+    text: str = render_to_string(f"{template_prefix}_message.txt", context).strip() + "\n"
+    html: str
     try:
         html = render_to_string(f"{template_prefix}_message.html", context)
     except TemplateDoesNotExist:

@@ -23,6 +23,7 @@ class CustomerMixin(LoginRequiredMixin):
     capability: Capability = Capability.VIEW_PROFILE
     customer: Customer
     membership: Contact
+    request: HttpRequest
 
     def dispatch(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponseBase:
         if not request.user.is_authenticated:

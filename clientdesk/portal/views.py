@@ -17,9 +17,12 @@ from .mixins import CustomerMixin
 
 
 class HomeView(LoginRequiredMixin, View):
-    """After sign-in: straight into the only customer, or a choice between several."""
+    """After sign-in: straight into the only customer, or a choice between several.
+    Staff are not contacts; their home is the staff console."""
 
     def get(self, request: HttpRequest) -> HttpResponse:
+        if request.user.is_staff:
+            return HttpResponseRedirect(reverse("staff:home"))
         memberships = list(access.portal_memberships(request.user))
         if len(memberships) == 1:
             number = memberships[0].customer.number

@@ -41,7 +41,9 @@ def end_other_sessions(user: Any, *, current_session_key: str, actor: Actor) -> 
         for session in sessions:
             session.end()
         if sessions:
-            record("user.other_sessions_ended", actor=actor, changes={"sessions": [len(sessions), 0]})
+            record(
+                "user.other_sessions_ended", actor=actor, changes={"sessions": [len(sessions), 0]}
+            )
     return len(sessions)
 
 

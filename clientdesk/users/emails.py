@@ -16,9 +16,6 @@ def email_key(email: str) -> str:
 
 
 def normalize_email(email: str) -> str:
-    """The stored spelling: NFKC, trimmed, with the domain lower-cased."""
-    email = unicodedata.normalize("NFKC", email.strip())
-    local, sep, domain = email.rpartition("@")
-    if not sep:
-        return email
-    return f"{local}@{domain.lower()}"
+    """The stored spelling: NFKC, trimmed, lower-cased (allauth looks addresses up by
+    their lower-case form, so that is the form stored)."""
+    return unicodedata.normalize("NFKC", email.strip()).lower()

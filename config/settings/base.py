@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import dj_database_url
 from csp.constants import NONCE, NONE, SELF
 
@@ -106,7 +108,10 @@ DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 # --- Cache (shared by every process: rate limits must hold across workers) ---------------------
 if env.CACHE_URL.startswith("redis"):
     CACHES = {
-        "default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": env.CACHE_URL}
+        "default": {
+            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "LOCATION": env.CACHE_URL,
+        }
     }
 else:
     CACHES = {
@@ -128,7 +133,10 @@ PASSWORD_HASHERS = [
 ]
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
-    {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator", "OPTIONS": {"min_length": 10}},
+    {
+        "NAME": "django.contrib.auth.password_validation.MinimumLengthValidator",
+        "OPTIONS": {"min_length": 10},
+    },
     {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
 ]
@@ -142,7 +150,6 @@ CSRF_COOKIE_SAMESITE = "Lax"
 
 # --- allauth -----------------------------------------------------------------------------------
 ACCOUNT_ADAPTER = "clientdesk.users.adapter.AccountAdapter"
-MFA_ADAPTER = "clientdesk.users.adapter.MFAAdapter"
 ACCOUNT_LOGIN_METHODS = {"email"}
 ACCOUNT_SIGNUP_FIELDS = ["email*", "password1*"]
 ACCOUNT_USER_MODEL_USERNAME_FIELD = None
@@ -226,7 +233,7 @@ X_FRAME_OPTIONS = "DENY"
 USE_X_FORWARDED_HOST = False
 
 # --- Logging: one line per event, JSON in production, with the request id ----------------------
-LOGGING = {
+LOGGING: dict[str, Any] = {
     "version": 1,
     "disable_existing_loggers": False,
     "filters": {"request_id": {"()": "clientdesk.core.logging.RequestIdFilter"}},

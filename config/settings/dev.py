@@ -18,4 +18,6 @@ STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
     "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
 }
-LOGGING["handlers"]["console"]["formatter"] = "json" if env.LOG_FORMAT == "json" and not DEBUG else "text"
+LOGGING["handlers"]["console"]["formatter"] = (
+    "json" if env.LOG_FORMAT == "json" and not DEBUG else "text"
+)

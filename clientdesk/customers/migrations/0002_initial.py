@@ -7,43 +7,69 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     initial = True
 
     dependencies = [
-        ('customers', '0001_initial'),
+        ("customers", "0001_initial"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
     operations = [
         migrations.AddField(
-            model_name='contact',
-            name='user',
-            field=models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='contacts', to=settings.AUTH_USER_MODEL),
+            model_name="contact",
+            name="user",
+            field=models.ForeignKey(
+                blank=True,
+                null=True,
+                on_delete=django.db.models.deletion.PROTECT,
+                related_name="contacts",
+                to=settings.AUTH_USER_MODEL,
+            ),
         ),
         migrations.AddField(
-            model_name='contact',
-            name='customer',
-            field=models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='contacts', to='customers.customer'),
+            model_name="contact",
+            name="customer",
+            field=models.ForeignKey(
+                on_delete=django.db.models.deletion.CASCADE,
+                related_name="contacts",
+                to="customers.customer",
+            ),
         ),
         migrations.AddIndex(
-            model_name='contact',
-            index=models.Index(fields=['user', 'customer'], name='customers_contact_user_idx'),
+            model_name="contact",
+            index=models.Index(fields=["user", "customer"], name="customers_contact_user_idx"),
         ),
         migrations.AddConstraint(
-            model_name='contact',
-            constraint=models.UniqueConstraint(condition=models.Q(('role', 'owner')), fields=('customer',), name='customers_contact_one_owner_per_customer'),
+            model_name="contact",
+            constraint=models.UniqueConstraint(
+                condition=models.Q(("role", "owner")),
+                fields=("customer",),
+                name="customers_contact_one_owner_per_customer",
+            ),
         ),
         migrations.AddConstraint(
-            model_name='contact',
-            constraint=models.UniqueConstraint(django.db.models.functions.text.Lower('email'), models.F('customer'), name='customers_contact_unique_email_per_customer'),
+            model_name="contact",
+            constraint=models.UniqueConstraint(
+                django.db.models.functions.text.Lower("email"),
+                models.F("customer"),
+                name="customers_contact_unique_email_per_customer",
+            ),
         ),
         migrations.AddConstraint(
-            model_name='contact',
-            constraint=models.UniqueConstraint(condition=models.Q(('user__isnull', False)), fields=('customer', 'user'), name='customers_contact_one_contact_per_user'),
+            model_name="contact",
+            constraint=models.UniqueConstraint(
+                condition=models.Q(("user__isnull", False)),
+                fields=("customer", "user"),
+                name="customers_contact_one_contact_per_user",
+            ),
         ),
         migrations.AddConstraint(
-            model_name='contact',
-            constraint=models.CheckConstraint(condition=models.Q(('portal_access', False), ('user__isnull', False), _connector='OR'), name='customers_contact_portal_access_needs_user'),
+            model_name="contact",
+            constraint=models.CheckConstraint(
+                condition=models.Q(
+                    ("portal_access", False), ("user__isnull", False), _connector="OR"
+                ),
+                name="customers_contact_portal_access_needs_user",
+            ),
         ),
     ]

@@ -39,7 +39,7 @@ class Command(BaseCommand):
         system = Actor.system()
 
         def user(email: str, name: str, **kw: Any) -> User:
-            return user_actions.create_user(  # type: ignore[no-any-return]
+            return user_actions.create_user(
                 email=email, full_name=name, password=DEMO_PASSWORD, actor=system, **kw
             )
 
@@ -56,25 +56,67 @@ class Command(BaseCommand):
             display_name="Maju Digital Sdn Bhd", kind=Customer.Kind.BUSINESS, actor=system
         )
         add = customer_actions.add_contact
-        add(maju, first_name="Aisha", last_name="Rahman", email=aisha.email, role=Role.OWNER,
-            user=aisha, actor=system)
-        add(maju, first_name="Farid", last_name="Ismail", email=farid.email, role=Role.MEMBER,
-            user=farid, actor=system)
-        add(maju, first_name="Lim", last_name="Wei Jie", email=lim.email, role=Role.BILLING,
-            user=lim, actor=system)
+        add(
+            maju,
+            first_name="Aisha",
+            last_name="Rahman",
+            email=aisha.email,
+            role=Role.OWNER,
+            user=aisha,
+            actor=system,
+        )
+        add(
+            maju,
+            first_name="Farid",
+            last_name="Ismail",
+            email=farid.email,
+            role=Role.MEMBER,
+            user=farid,
+            actor=system,
+        )
+        add(
+            maju,
+            first_name="Lim",
+            last_name="Wei Jie",
+            email=lim.email,
+            role=Role.BILLING,
+            user=lim,
+            actor=system,
+        )
 
         nurul = customer_actions.create_customer(
             display_name="Nurul Huda binti Ahmad", kind=Customer.Kind.INDIVIDUAL, actor=system
         )
         nurul_user = user("nurul@mail.example", "Nurul Huda binti Ahmad")
-        add(nurul, first_name="Nurul Huda", last_name="binti Ahmad", email=nurul_user.email,
-            role=Role.OWNER, user=nurul_user, actor=system)
+        add(
+            nurul,
+            first_name="Nurul Huda",
+            last_name="binti Ahmad",
+            email=nurul_user.email,
+            role=Role.OWNER,
+            user=nurul_user,
+            actor=system,
+        )
 
         harbour = customer_actions.create_customer(
             display_name="Harbourline Logistics Pte Ltd", kind=Customer.Kind.BUSINESS, actor=system
         )
         grace_user = user("grace@harbourline.example", "Grace Lee")
-        add(harbour, first_name="Grace", last_name="Lee", email=grace_user.email, role=Role.OWNER,
-            user=grace_user, actor=system)
-        add(harbour, first_name="Lim", last_name="Wei Jie", email=lim.email, role=Role.BILLING,
-            user=lim, actor=system)
+        add(
+            harbour,
+            first_name="Grace",
+            last_name="Lee",
+            email=grace_user.email,
+            role=Role.OWNER,
+            user=grace_user,
+            actor=system,
+        )
+        add(
+            harbour,
+            first_name="Lim",
+            last_name="Wei Jie",
+            email=lim.email,
+            role=Role.BILLING,
+            user=lim,
+            actor=system,
+        )
