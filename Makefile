@@ -38,9 +38,10 @@ run: install  ## migrate, load demo data on first run, start web server + task w
 	@$(PY) manage.py seed_demo --print-logins | tail -n +3
 	@echo "  Emails are printed below by the worker. Ctrl-C stops both processes."
 	@echo
-	$(VENV)/bin/honcho --no-prefix -f Procfile.dev start 2>/dev/null || $(VENV)/bin/honcho -f Procfile.dev start
+	exec $(VENV)/bin/honcho start -f Procfile.dev
 
 lint: install  ## ruff, formatting, mypy, import layers, migrations, deploy checks
+	@mkdir -p var
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
 	$(VENV)/bin/mypy clientdesk config

@@ -254,6 +254,9 @@ LOGGING: dict[str, Any] = {
     },
     "root": {"handlers": ["console"], "level": env.LOG_LEVEL},
     "loggers": {
+        # Django installs its own console handler on these; route them through ours only.
+        "django": {"handlers": ["console"], "level": "INFO", "propagate": False},
+        "django.server": {"handlers": ["console"], "level": "INFO", "propagate": False},
         "django.db.backends": {"level": "WARNING"},
         "django_tasks": {"level": "INFO"},
     },
