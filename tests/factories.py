@@ -27,7 +27,8 @@ def make_user(email: str | None = None, *, password: str = PASSWORD, **extra: An
 
 def make_staff(role: str, *, email: str | None = None, with_mfa: bool = True) -> User:
     user = make_user(email or f"{role}{next(_seq)}@staff.example", is_staff=True)
-    user.groups.set(Group.objects.filter(name=role))
+    # get_or_create: transactional tests flush the groups that a migration created.
+    user.groups.set([Group.objects.get_or_create(name=role)[0]])
     if with_mfa:
         enrol_totp(user)
     return user

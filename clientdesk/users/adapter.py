@@ -44,13 +44,19 @@ class AccountAdapter(DefaultAccountAdapter):
     def get_email_confirmation_url(self, request: HttpRequest, emailconfirmation: Any) -> str:
         return site_url(reverse("account_confirm_email", args=[emailconfirmation.key]))
 
+    def send_account_already_exists_mail(self, email: str) -> None:
+        # Sign-up is closed, but should this mail ever go out, its links come from SITE_URL.
+        context = {"password_reset_url": site_url(reverse("account_reset_password"))}
+        self.send_mail("account/email/account_already_exists", email, context)
+
     def send_mail(self, template_prefix: str, email: str, context: dict[str, Any]) -> None:
+        # Defaults first: allauth's own context (the reset link with its key) wins.
         context = {
+            "password_reset_url": site_url(reverse("account_reset_password")),
+            "security_url": site_url(reverse("security")),
             **context,
             "email": email,
             "current_site": _Site(),
-            "password_reset_url": site_url(reverse("account_reset_password")),
-            "security_url": site_url(reverse("security")),
         }
         context.pop("request", None)
         queue_email(to=email, template=template_prefix, context=context)

@@ -1,0 +1,72 @@
+"""Steps on the pages the browser tests visit, by names that stay across restyling."""
+
+from __future__ import annotations
+
+import re
+from urllib.parse import urlsplit
+
+from playwright.sync_api import Locator, Page, Request, Response, expect
+
+SIGN_IN_PATH = "/accounts/login/"
+
+
+def sign_in(page: Page, base_url: str, email: str, password: str) -> None:
+    """Fill and send the sign-in form; returns once the answer page has loaded (it does not
+    check the outcome)."""
+    page.goto(base_url + SIGN_IN_PATH)
+    expect(page.get_by_role("heading", name="Sign in")).to_be_visible()
+    page.get_by_label("Email address").fill(email)
+    page.get_by_label("Password").fill(password)
+    with page.expect_navigation():
+        page.get_by_role("button", name="Sign in").click()
+
+
+def expect_sign_in_page(page: Page) -> None:
+    expect(page).to_have_url(re.compile(re.escape(SIGN_IN_PATH)))
+    expect(page.get_by_role("heading", name="Sign in")).to_be_visible()
+
+
+def user_menu(page: Page) -> Locator:
+    return page.locator("details", has=page.locator("summary[aria-label^='Account menu for']"))
+
+
+def sign_out(page: Page) -> None:
+    menu = user_menu(page)
+    menu.locator("summary").click()
+    menu.locator("form button", has_text="Sign out").click()
+    expect_sign_in_page(page)
+
+
+def submit_form_with(page: Page, field: str) -> None:
+    """Click the submit button of the form that holds ``input[name=field]``.
+
+    allauth pages put a second submit button for another form (Cancel, tied to a logout
+    form through ``form=``) inside the same markup; the form's own button has no ``form``
+    attribute."""
+    form = page.locator("form", has=page.locator(f"input[name='{field}']"))
+    with page.expect_navigation():
+        form.locator("button[type=submit]:not([form])").first.click()
+
+
+REAUTHENTICATE_PATH = "/accounts/reauthenticate/"
+
+
+def confirm_password_if_asked(page: Page, password: str) -> None:
+    """allauth asks for the password again ("Confirm Access") before sensitive pages such as
+    TOTP activation, even right after sign-in; answer it and land on the page asked for."""
+    if urlsplit(page.url).path != REAUTHENTICATE_PATH:
+        return
+    page.locator("input[name=password]").fill(password)
+    submit_form_with(page, "password")
+    expect(page).not_to_have_url(re.compile(re.escape(REAUTHENTICATE_PATH)))
+
+
+def redirect_chain(response: Response | None) -> list[str]:
+    """Paths a navigation went through, first to last."""
+    assert response is not None
+    paths = []
+    request: Request | None = response.request
+    while request is not None:
+        paths.append(urlsplit(request.url).path)
+        request = request.redirected_from
+    return paths[::-1]
