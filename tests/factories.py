@@ -13,6 +13,7 @@ from clientdesk.core.actor import Actor
 from clientdesk.customers import actions as customer_actions
 from clientdesk.customers.models import Contact, Customer
 from clientdesk.customers.roles import Role
+from clientdesk.users import actions as user_actions
 from clientdesk.users.models import User
 
 PASSWORD = "correct-horse-battery-9"
@@ -21,8 +22,22 @@ SYSTEM = Actor.system()
 
 
 def make_user(email: str | None = None, *, password: str = PASSWORD, **extra: Any) -> User:
+    """A user created by the product's own action (verified allauth email included)."""
     email = email or f"user{next(_seq)}@example.org"
-    return User.objects.create_user(email, password, **extra)
+    is_staff = extra.pop("is_staff", False)
+    is_superuser = extra.pop("is_superuser", False)
+    user = user_actions.create_user(
+        email=email,
+        full_name=extra.pop("full_name", ""),
+        password=password,
+        is_superuser=is_superuser,
+        actor=SYSTEM,
+    )
+    if is_staff and not user.is_staff:
+        User.objects.filter(pk=user.pk).update(is_staff=True)
+        user.refresh_from_db()
+    assert not extra, f"unexpected arguments: {extra}"
+    return user
 
 
 def make_staff(role: str, *, email: str | None = None, with_mfa: bool = True) -> User:

@@ -67,3 +67,13 @@ def test_passwords_are_hashed_with_argon2_in_production_settings() -> None:
     from config.settings import base
 
     assert base.PASSWORD_HASHERS[0] == "django.contrib.auth.hashers.Argon2PasswordHasher"
+
+
+def test_a_new_user_can_enrol_two_factor_straight_away() -> None:
+    """allauth refuses 2FA while an unverified copy of the email exists; create_user writes
+    the copy verified, in the same transaction, equal to the login email."""
+    from allauth.account.models import EmailAddress
+
+    user = make_user("Fresh@Example.org")
+    (address,) = EmailAddress.objects.filter(user=user)
+    assert (address.email, address.verified, address.primary) == ("fresh@example.org", True, True)

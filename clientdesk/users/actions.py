@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from allauth.account.models import EmailAddress
 from allauth.usersessions.models import UserSession
 from django.db import transaction
 
@@ -69,6 +70,10 @@ def create_user(
             is_staff=bool(staff_roles) or is_superuser,
             is_superuser=is_superuser,
         )
+        # allauth keeps its own copy of the login email; it is written here, in the same
+        # transaction, as verified: staff vouch for the address (invitations prove theirs).
+        # An unverified copy would block two-factor enrolment.
+        EmailAddress.objects.create(user=user, email=user.email, verified=True, primary=True)
         if staff_roles:
             user.groups.set(Group.objects.filter(name__in=staff_roles))
         record(
