@@ -9,9 +9,7 @@ from django.db import transaction
 
 from clientdesk.core.actor import Actor
 from clientdesk.customers import actions as customer_actions
-from clientdesk.customers.models import Customer
-from clientdesk.customers.roles import Role
-from clientdesk.demo.data import DEMO_LOGINS, DEMO_PASSWORD
+from clientdesk.demo.data import DEMO_CUSTOMERS, DEMO_LOGINS, DEMO_PASSWORD, DEMO_STAFF
 from clientdesk.users import actions as user_actions
 from clientdesk.users.models import User
 
@@ -37,86 +35,34 @@ class Command(BaseCommand):
     @transaction.atomic
     def _load(self) -> None:
         system = Actor.system()
-
-        def user(email: str, name: str, **kw: Any) -> User:
-            return user_actions.create_user(
-                email=email, full_name=name, password=DEMO_PASSWORD, actor=system, **kw
+        for email, name, roles, superuser in DEMO_STAFF:
+            user_actions.create_user(
+                email=email,
+                full_name=name,
+                password=DEMO_PASSWORD,
+                staff_roles=roles,
+                is_superuser=superuser,
+                actor=system,
             )
-
-        user("support@clientdesk.example", "Sam Tan", staff_roles=["support"])
-        user("manager@clientdesk.example", "Mei Ling Wong", staff_roles=["manager", "support"])
-        user("billing@clientdesk.example", "Ravi Kumar", staff_roles=["billing"])
-        user("admin@clientdesk.example", "Data Admin", is_superuser=True)
-
-        aisha = user("aisha@maju-digital.example", "Aisha Rahman")
-        farid = user("farid@maju-digital.example", "Farid Ismail")
-        lim = user("lim@ledgerwise.example", "Lim Wei Jie")
-
-        maju = customer_actions.create_customer(
-            display_name="Maju Digital Sdn Bhd", kind=Customer.Kind.BUSINESS, actor=system
-        )
-        add = customer_actions.add_contact
-        add(
-            maju,
-            first_name="Aisha",
-            last_name="Rahman",
-            email=aisha.email,
-            role=Role.OWNER,
-            user=aisha,
-            actor=system,
-        )
-        add(
-            maju,
-            first_name="Farid",
-            last_name="Ismail",
-            email=farid.email,
-            role=Role.MEMBER,
-            user=farid,
-            actor=system,
-        )
-        add(
-            maju,
-            first_name="Lim",
-            last_name="Wei Jie",
-            email=lim.email,
-            role=Role.BILLING,
-            user=lim,
-            actor=system,
-        )
-
-        nurul = customer_actions.create_customer(
-            display_name="Nurul Huda binti Ahmad", kind=Customer.Kind.INDIVIDUAL, actor=system
-        )
-        nurul_user = user("nurul@mail.example", "Nurul Huda binti Ahmad")
-        add(
-            nurul,
-            first_name="Nurul Huda",
-            last_name="binti Ahmad",
-            email=nurul_user.email,
-            role=Role.OWNER,
-            user=nurul_user,
-            actor=system,
-        )
-
-        harbour = customer_actions.create_customer(
-            display_name="Harbourline Logistics Pte Ltd", kind=Customer.Kind.BUSINESS, actor=system
-        )
-        grace_user = user("grace@harbourline.example", "Grace Lee")
-        add(
-            harbour,
-            first_name="Grace",
-            last_name="Lee",
-            email=grace_user.email,
-            role=Role.OWNER,
-            user=grace_user,
-            actor=system,
-        )
-        add(
-            harbour,
-            first_name="Lim",
-            last_name="Wei Jie",
-            email=lim.email,
-            role=Role.BILLING,
-            user=lim,
-            actor=system,
-        )
+        users: dict[str, User] = {}
+        for demo in DEMO_CUSTOMERS:
+            customer = customer_actions.create_customer(
+                display_name=demo.name, kind=demo.kind, actor=system
+            )
+            for person in demo.people:
+                if person.email not in users:
+                    users[person.email] = user_actions.create_user(
+                        email=person.email,
+                        full_name=f"{person.first_name} {person.last_name}",
+                        password=DEMO_PASSWORD,
+                        actor=system,
+                    )
+                customer_actions.add_contact(
+                    customer,
+                    first_name=person.first_name,
+                    last_name=person.last_name,
+                    email=person.email,
+                    role=person.role,
+                    user=users[person.email],
+                    actor=system,
+                )

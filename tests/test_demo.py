@@ -1,0 +1,32 @@
+"""The demo data behind `make run`: loads once, and every printed sign-in works."""
+
+from __future__ import annotations
+
+import pytest
+from django.core.management import call_command
+from django.test import Client
+
+from clientdesk.customers.models import Contact, Customer
+from clientdesk.demo.data import DEMO_LOGINS, DEMO_PASSWORD
+from clientdesk.users.models import User
+
+pytestmark = pytest.mark.django_db
+
+
+def test_demo_data_loads_once_and_every_sign_in_works() -> None:
+    call_command("seed_demo")
+    counts = (User.objects.count(), Customer.objects.count(), Contact.objects.count())
+    call_command("seed_demo")  # a second `make run` keeps the data as it is
+    assert (User.objects.count(), Customer.objects.count(), Contact.objects.count()) == counts
+    assert Customer.objects.count() == 3
+    for login in DEMO_LOGINS:
+        response = Client().post(
+            "/accounts/login/", {"login": login.email, "password": DEMO_PASSWORD}
+        )
+        assert response.status_code == 302, login.email
+
+
+def test_the_accountant_belongs_to_two_customers() -> None:
+    call_command("seed_demo")
+    lim = User.objects.get(email="lim@ledgerwise.example")
+    assert Contact.objects.filter(user=lim, portal_access=True).count() == 2
