@@ -265,7 +265,3 @@ LOGGING: dict[str, Any] = {
 # The login email is unique through ``User.email_key`` (case- and Unicode-folded), a
 # database constraint that the plain ``unique=True`` check does not know about.
 SILENCED_SYSTEM_CHECKS = ["auth.W004"]
-
-# --- Clientdesk --------------------------------------------------------------------------------
-# How long a staff member may act as a customer user through Login As (minutes).
-CLIENTDESK_STAFF_GROUPS = ["support", "billing", "manager"]
