@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from typing import Any
 
-import dj_database_url
 from csp.constants import NONCE, NONE, SELF
 
 from config import env
+from config.database import database_settings
 
 BASE_DIR = env.BASE_DIR
 VAR_DIR = env.VAR_DIR
@@ -86,23 +86,7 @@ TEMPLATES = [
 ]
 
 # --- Database -------------------------------------------------------------------------------
-DATABASES = {"default": dj_database_url.parse(env.DATABASE_URL, conn_max_age=60)}
-if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
-    # WAL lets readers run beside the writer; IMMEDIATE takes the write lock at BEGIN so two
-    # writers queue on busy_timeout instead of failing with "database is locked" mid-transaction.
-    DATABASES["default"]["CONN_MAX_AGE"] = 0
-    DATABASES["default"]["OPTIONS"] = {
-        "transaction_mode": "IMMEDIATE",
-        "timeout": 20,
-        "init_command": (
-            "PRAGMA journal_mode=WAL;"
-            "PRAGMA synchronous=NORMAL;"
-            "PRAGMA foreign_keys=ON;"
-            "PRAGMA busy_timeout=20000;"
-        ),
-    }
-else:
-    DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
+DATABASES = {"default": database_settings(env.DATABASE_URL)}
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 # --- Cache (shared by every process: rate limits must hold across workers) ---------------------
