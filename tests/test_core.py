@@ -10,6 +10,7 @@ from clientdesk.audit.models import Activity, AppendOnlyError
 from clientdesk.audit.record import record
 from clientdesk.core.actor import Actor, Source
 from clientdesk.core.errors import DomainError, ErrorCode
+from clientdesk.customers.models import Customer
 from clientdesk.events.models import Event
 from clientdesk.events.publish import OutsideTransactionError, publish
 
@@ -86,13 +87,16 @@ def test_an_event_rolls_back_with_its_change() -> None:
 
 
 def test_customer_numbers_are_never_reused() -> None:
+    """Numbers come from a counter, not MAX(number)+1: a number handed out once is never
+    handed out again, even when no row carries it any more."""
+    from clientdesk.core.models import Counter
+
     first = make_customer("One")
-    number = first.number
-    first.contacts.all().delete()
-    Activity.objects.none()  # activity rows stay; the customer row is what goes
+    Customer.objects.filter(pk=first.pk).update(number=1)  # the highest number is gone
     second = make_customer("Two")
-    assert second.number == number + 1
-    assert second.client_id == f"C-{number + 1}"
+    assert second.number == first.number + 1
+    assert second.client_id == f"C-{first.number + 1}"
+    assert Counter.objects.get(name="customer_number").value == second.number
 
 
 def test_domain_error_becomes_problem_details_and_form_errors() -> None:
