@@ -35,11 +35,20 @@ HTTP_STATUS: dict[ErrorCode, HTTPStatus] = {
 class DomainError(Exception):
     """A broken business rule. ``field`` names the input that caused it, when there is one."""
 
-    def __init__(self, code: ErrorCode, message: str, *, field: str | None = None) -> None:
+    def __init__(
+        self,
+        code: ErrorCode,
+        message: str,
+        *,
+        field: str | None = None,
+        errors: dict[str, list[str]] | None = None,
+    ) -> None:
         super().__init__(message)
         self.code = code
         self.message = message
         self.field = field
+        # Several inputs at once (a form's worth): field name → messages.
+        self.errors = errors or ({field: [message]} if field else {})
 
     @property
     def http_status(self) -> int:
@@ -56,9 +65,15 @@ class DomainError(Exception):
         }
         if self.field:
             problem["field"] = self.field
+        if self.errors:
+            problem["errors"] = self.errors
         return problem
 
     def add_to_form(self, form: object) -> None:
-        """Show the error next to its field (or above the form) in a Django form."""
-        field = self.field if self.field and self.field in getattr(form, "fields", {}) else None
-        form.add_error(field, self.message)  # type: ignore[attr-defined]
+        """Show each error next to its field (or above the form) in a Django form."""
+        known = getattr(form, "fields", {})
+        if not self.errors:
+            form.add_error(None, self.message)  # type: ignore[attr-defined]
+        for name, messages in self.errors.items():
+            for message in messages:
+                form.add_error(name if name in known else None, message)  # type: ignore[attr-defined]

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+from decimal import Decimal
+
 from django.conf import settings
 from django.db import models
 from django.db.models.functions import Lower
+from django_countries.fields import CountryField
 
 from clientdesk.core.models import TimeStampedModel
 
@@ -13,11 +16,30 @@ from .roles import Role
 NUMBER_PREFIX = "C-"
 
 
-class Customer(TimeStampedModel):
-    """An account a provider bills: a business or an individual.
+class SoftwareLevel(models.Model):
+    """A product release level customers run (``4.0 SP2``), in the order staff keep.
 
-    ``number`` is the client ID shown as ``C-100042``; it is never reused. ``version``
-    rises on every change so that two people saving at once cannot overwrite each other.
+    Customers choose theirs in Preferences; resources are filtered by it. A retired level
+    (``is_active=False``) can no longer be chosen but stays valid for customers that have it.
+    """
+
+    label = models.CharField(max_length=60, unique=True)
+    position = models.PositiveIntegerField(unique=True)
+    is_active = models.BooleanField(default=True)
+
+    class Meta:
+        ordering = ["position"]
+
+    def __str__(self) -> str:
+        return self.label
+
+
+class Customer(TimeStampedModel):
+    """An account a provider bills: a business or an individual, and its profile.
+
+    ``number`` is the client ID shown as ``C-100042``; it is never reused. ``version`` rises
+    on every change (for API ETags and conflict checks). The fields are grouped by profile
+    section; ``customers/policy.py`` says who may see and change each one.
     """
 
     class Kind(models.TextChoices):
@@ -29,14 +51,126 @@ class Customer(TimeStampedModel):
         SUSPENDED = "suspended", "Suspended"
         CLOSED = "closed", "Closed"
 
+    class PricingModel(models.TextChoices):
+        STANDARD = "standard", "Standard list prices"
+        CUSTOM = "custom", "Custom (discount or markup)"
+
+    class BillingMode(models.TextChoices):
+        PREPAID = "prepaid", "Prepaid"
+        POSTPAID = "postpaid", "Postpaid"
+
+    class IdType(models.TextChoices):
+        NRIC = "nric", "MyKad / NRIC"
+        PASSPORT = "passport", "Passport"
+        ARMY = "army", "Army / police ID"
+        OTHER = "other", "Other"
+
+    # Account (set by staff)
     number = models.PositiveBigIntegerField(unique=True, editable=False)
     kind = models.CharField(max_length=12, choices=Kind.choices, default=Kind.BUSINESS)
     status = models.CharField(max_length=12, choices=Status.choices, default=Status.ACTIVE)
     display_name = models.CharField(max_length=200)
+    pricing_model = models.CharField(
+        max_length=10, choices=PricingModel.choices, default=PricingModel.STANDARD
+    )
+    price_adjustment_percent = models.DecimalField(
+        max_digits=5,
+        decimal_places=2,
+        null=True,
+        blank=True,
+        help_text="Custom pricing only: negative is a discount, positive a markup.",
+    )
+    billing_mode = models.CharField(
+        max_length=10, choices=BillingMode.choices, default=BillingMode.PREPAID
+    )
+    credit_limit = models.DecimalField(max_digits=14, decimal_places=2, null=True, blank=True)
+    # Set by the ledger when the first entry is posted; locks the currency.
+    first_ledger_entry_at = models.DateTimeField(null=True, blank=True, editable=False)
     version = models.PositiveIntegerField(default=1)
+
+    # Personal Details (an individual, or the person who holds a business account)
+    full_name = models.CharField(max_length=200, blank=True)
+    date_of_birth = models.DateField(null=True, blank=True)
+    nationality = CountryField(blank=True)
+    id_type = models.CharField(max_length=10, choices=IdType.choices, blank=True)
+    id_number = models.CharField(max_length=40, blank=True)
+
+    # Business Details (the registered company name is ``legal_name``)
+    trading_name = models.CharField(max_length=200, blank=True)
+    registration_number = models.CharField(max_length=30, blank=True)
+    website = models.URLField(max_length=200, blank=True)
+
+    # E-Invoice Information
+    tin = models.CharField("TIN", max_length=20, blank=True)
+    sst_number = models.CharField("SST registration number", max_length=20, blank=True)
+    tourism_tax_number = models.CharField(max_length=20, blank=True)
+    msic_code = models.CharField("MSIC code", max_length=5, blank=True)
+    business_activity = models.CharField(max_length=300, blank=True)
+    einvoice_email = models.EmailField("e-invoice email", blank=True)
+
+    # Contact Information (the primary email is the owner's login email, not stored here)
+    billing_email = models.EmailField(blank=True)
+    other_emails = models.JSONField(default=list, blank=True)
+    phone = models.CharField(max_length=20, blank=True)
+    mobile = models.CharField(max_length=20, blank=True)
+    postal_line1 = models.CharField(max_length=200, blank=True)
+    postal_line2 = models.CharField(max_length=200, blank=True)
+    postal_city = models.CharField(max_length=100, blank=True)
+    postal_postcode = models.CharField(max_length=12, blank=True)
+    postal_state = models.CharField(max_length=10, blank=True)
+    postal_country = CountryField(blank=True)
+
+    # Legal identity; ``country`` is the legal address's country and decides tax
+    legal_name = models.CharField(max_length=200, blank=True)
+    legal_line1 = models.CharField(max_length=200, blank=True)
+    legal_line2 = models.CharField(max_length=200, blank=True)
+    legal_city = models.CharField(max_length=100, blank=True)
+    legal_postcode = models.CharField(max_length=12, blank=True)
+    legal_state = models.CharField(max_length=10, blank=True)
+    country = CountryField(blank=True)
+
+    # Billing identity: follows legal until the customer decouples it; while it follows,
+    # the billing_* columns stay blank so no copy can drift from the legal values.
+    billing_follows_legal = models.BooleanField(default=True)
+    billing_name = models.CharField(max_length=200, blank=True)
+    billing_line1 = models.CharField(max_length=200, blank=True)
+    billing_line2 = models.CharField(max_length=200, blank=True)
+    billing_city = models.CharField(max_length=100, blank=True)
+    billing_postcode = models.CharField(max_length=12, blank=True)
+    billing_state = models.CharField(max_length=10, blank=True)
+    billing_country = CountryField(blank=True)
+
+    # Preferences
+    currency = models.CharField(max_length=3, default="MYR")
+    timezone = models.CharField(max_length=64, default="Asia/Kuala_Lumpur")
+    language = models.CharField(max_length=10, default="en")
+    software_level = models.ForeignKey(
+        SoftwareLevel, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
 
     class Meta:
         ordering = ["number"]
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(pricing_model="custom", price_adjustment_percent__isnull=False)
+                | models.Q(pricing_model="standard", price_adjustment_percent__isnull=True),
+                name="customers_customer_adjustment_iff_custom_pricing",
+            ),
+            models.CheckConstraint(
+                condition=models.Q(billing_mode="postpaid") | models.Q(credit_limit__isnull=True),
+                name="customers_customer_credit_limit_only_postpaid",
+            ),
+            models.CheckConstraint(
+                condition=models.Q(credit_limit__isnull=True)
+                | models.Q(credit_limit__gte=Decimal("0")),
+                name="customers_customer_credit_limit_not_negative",
+            ),
+            models.CheckConstraint(
+                condition=models.Q(billing_follows_legal=False)
+                | models.Q(billing_name="", billing_line1="", billing_city=""),
+                name="customers_customer_following_billing_has_no_copy",
+            ),
+        ]
 
     def __str__(self) -> str:
         return f"{self.display_name} ({self.client_id})"
@@ -48,6 +182,14 @@ class Customer(TimeStampedModel):
     @property
     def is_active(self) -> bool:
         return self.status == self.Status.ACTIVE
+
+    @property
+    def is_business(self) -> bool:
+        return self.kind == self.Kind.BUSINESS
+
+    @property
+    def currency_locked(self) -> bool:
+        return self.first_ledger_entry_at is not None
 
 
 class Contact(TimeStampedModel):

@@ -35,6 +35,7 @@ INSTALLED_APPS = [
     "django_tasks_db",
     "csp",
     "heroicons",
+    "django_countries",
     "clientdesk.core",
     "clientdesk.users",
     "clientdesk.customers",
@@ -249,3 +250,17 @@ LOGGING: dict[str, Any] = {
 # The login email is unique through ``User.email_key`` (case- and Unicode-folded), a
 # database constraint that the plain ``unique=True`` check does not know about.
 SILENCED_SYSTEM_CHECKS = ["auth.W004"]
+
+# --- Customers ------------------------------------------------------------------------------
+# Languages the provider writes to customers in (a customer's Preferences choose one).
+CUSTOMER_LANGUAGES = [
+    ("en", "English"),
+    ("ms", "Bahasa Melayu"),
+    ("zh-hans", "中文 (简体)"),
+    ("ta", "தமிழ்"),
+]
+# Per-deployment overrides of the field policy (customers/policy.py), e.g.
+# {"website": "approval", "legal_name": "direct"}. Checked at start-up.
+CLIENTDESK_FIELD_MODES: dict[str, str] = {}
+COUNTRIES_FIRST = ["MY", "SG"]
+COUNTRIES_FIRST_BREAK = "──────────"

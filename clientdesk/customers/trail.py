@@ -1,0 +1,145 @@
+"""A customer's activity trail in words: "Aisha Rahman changed Billing email from a@… to b@…".
+
+Reads Activity rows newest first with keyset pagination (``before`` = the last id seen), so a
+page costs the same whatever the trail's length. For customers, staff-only rows are left out
+and sensitive values (identity numbers, dates of birth) are masked.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from clientdesk.audit.models import Activity
+
+from . import policy
+from .display import format_value, masked_for_customer
+from .models import Customer
+
+PAGE_SIZE = 25
+VALUE_PREVIEW = 80
+
+# verb → (filter group, what the actor did); ``{target}`` is the row's target.
+VERBS: dict[str, tuple[str, str]] = {
+    "customer.created": ("account", "opened the account"),
+    "customer.updated": ("profile", "changed the profile"),
+    "contact.created": ("contacts", "added the contact {target}"),
+    "contact.updated": ("contacts", "changed the contact {target}"),
+    "contact.deleted": ("contacts", "removed the contact {target}"),
+}
+GROUPS: dict[str, str] = {
+    "profile": "Profile changes",
+    "contacts": "Contacts and portal access",
+    "account": "Account",
+}
+
+
+@dataclass(frozen=True)
+class ChangeLine:
+    label: str
+    old: str
+    new: str
+
+    @property
+    def sentence(self) -> str:
+        if not self.old:
+            return f"set {self.label} to {self.new}"
+        if not self.new:
+            return f"cleared {self.label} (was {self.old})"
+        return f"changed {self.label} from {self.old} to {self.new}"
+
+
+@dataclass(frozen=True)
+class TrailEntry:
+    id: int
+    occurred_at: datetime
+    actor: str
+    source: str
+    summary: str
+    lines: tuple[ChangeLine, ...]
+    reason: str
+
+    @property
+    def sentence(self) -> str:
+        if len(self.lines) == 1:
+            return f"{self.actor} {self.lines[0].sentence}"
+        return f"{self.actor} {self.summary}"
+
+
+@dataclass(frozen=True)
+class TrailPage:
+    entries: list[TrailEntry]
+    next_before: int | None  # pass as ``before`` for the next (older) page
+
+
+def customer_trail(
+    customer: Customer,
+    *,
+    for_customer: bool,
+    actor_id: int | None = None,
+    group: str = "",
+    since: datetime | None = None,
+    until: datetime | None = None,
+    before: int | None = None,
+    limit: int = PAGE_SIZE,
+) -> TrailPage:
+    """One page of ``customer``'s trail, newest first, filtered by who, what and when."""
+    rows = Activity.objects.for_customer(customer.pk, include_staff_only=not for_customer)
+    if actor_id is not None:
+        rows = rows.filter(actor_id=actor_id)
+    if group:
+        rows = rows.filter(verb__in=[verb for verb, (g, _) in VERBS.items() if g == group])
+    if since is not None:
+        rows = rows.filter(occurred_at__gte=since)
+    if until is not None:
+        rows = rows.filter(occurred_at__lt=until)
+    if before is not None:
+        rows = rows.filter(id__lt=before)
+    found = list(rows.order_by("-id")[: limit + 1])
+    entries = [describe(row, customer, for_customer=for_customer) for row in found[:limit]]
+    next_before = found[limit - 1].id if len(found) > limit else None
+    return TrailPage(entries, next_before)
+
+
+def describe(row: Activity, customer: Customer, *, for_customer: bool) -> TrailEntry:
+    _, summary = VERBS.get(row.verb, ("", row.verb.replace(".", " ").replace("_", " ")))
+    lines = tuple(
+        _change_line(name, change, customer, for_customer=for_customer)
+        for name, change in (row.changes or {}).items()
+        if isinstance(change, list) and len(change) == 2
+    )
+    if row.verb == "customer.updated" and lines:
+        labels = [line.label for line in lines]
+        summary = "changed " + _join(labels)
+    return TrailEntry(
+        id=row.id,
+        occurred_at=row.occurred_at,
+        actor=row.actor_label,
+        source=row.get_source_display(),
+        summary=summary.format(target=row.target_repr),
+        lines=lines,
+        reason=row.reason,
+    )
+
+
+def _change_line(
+    name: str, change: list[Any], customer: Customer, *, for_customer: bool
+) -> ChangeLine:
+    spec = policy.FIELDS_BY_NAME.get(name)
+    label = spec.label if spec else name.replace("_", " ").capitalize()
+    old, new = (_word(name, value, customer) for value in change)
+    if spec is not None and for_customer:
+        old, new = masked_for_customer(spec, old), masked_for_customer(spec, new)
+    return ChangeLine(label, old, new)
+
+
+def _word(name: str, value: Any, customer: Customer) -> str:
+    text = format_value(name, value, customer=customer)
+    return text if len(text) <= VALUE_PREVIEW else text[: VALUE_PREVIEW - 1] + "…"
+
+
+def _join(labels: list[str]) -> str:
+    if len(labels) <= 3:
+        return ", ".join(labels[:-1]) + (" and " if len(labels) > 1 else "") + labels[-1]
+    return f"{', '.join(labels[:2])} and {len(labels) - 2} more fields"
