@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
 from django import forms
 from django.db import transaction
@@ -120,3 +122,16 @@ def test_actor_label_wording() -> None:
     user = make_user(full_name="Aisha Rahman")
     assert Actor.system().label == "System"
     assert Actor(user=user, source=Source.PORTAL).label == "Aisha Rahman"
+
+
+def test_actor_ip_follows_the_trusted_proxy_count(rf: Any, settings: Any) -> None:
+    """Behind one trusted proxy the client is the last X-Forwarded-For entry, not the proxy;
+    with no trusted proxy a forged header is ignored."""
+    from clientdesk.core.actor import client_ip
+
+    request = rf.get("/", HTTP_X_FORWARDED_FOR="198.51.100.7, 203.0.113.50")
+    request.META["REMOTE_ADDR"] = "10.0.0.2"
+    settings.ALLAUTH_TRUSTED_PROXY_COUNT = 0
+    assert client_ip(request) == "10.0.0.2"
+    settings.ALLAUTH_TRUSTED_PROXY_COUNT = 1
+    assert client_ip(request) == "203.0.113.50"

@@ -18,7 +18,7 @@ def test_demo_data_loads_once_and_every_sign_in_works() -> None:
     counts = (User.objects.count(), Customer.objects.count(), Contact.objects.count())
     call_command("seed_demo")  # a second `make run` keeps the data as it is
     assert (User.objects.count(), Customer.objects.count(), Contact.objects.count()) == counts
-    assert Customer.objects.count() == 3
+    assert Customer.objects.count() == 4
     for login in DEMO_LOGINS:
         response = Client().post(
             "/accounts/login/", {"login": login.email, "password": DEMO_PASSWORD}
@@ -30,3 +30,19 @@ def test_the_accountant_belongs_to_two_customers() -> None:
     call_command("seed_demo")
     lim = User.objects.get(email="lim@ledgerwise.example")
     assert Contact.objects.filter(user=lim, portal_access=True).count() == 2
+
+
+def test_demo_customers_cover_the_profile_cases() -> None:
+    """Issue 4: a Malaysian Sdn Bhd ready for e-invoicing, an individual, a Singapore
+    company, and one whose billing details are decoupled from the legal ones."""
+    from clientdesk.customers import einvoice, queries
+
+    call_command("seed_demo")
+    by_name = {c.display_name: queries.profile_customer(c.pk) for c in Customer.objects.all()}
+    assert einvoice.readiness(by_name["Maju Digital"]).ready
+    assert by_name["Nurul Huda binti Ahmad"].kind == Customer.Kind.INDIVIDUAL
+    assert str(by_name["Harbourline Logistics Pte. Ltd."].country) == "SG"
+    teratai = by_name["Teratai Hospitality Sdn. Bhd."]
+    assert not teratai.billing_follows_legal
+    assert teratai.billing_city == "Kuala Lumpur" != teratai.legal_city
+    assert all(c.software_level is not None for c in by_name.values())

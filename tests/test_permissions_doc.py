@@ -35,3 +35,34 @@ def test_the_documented_table_is_the_code_table() -> None:
         for capability in Capability
     }
     assert documented_table() == from_code
+
+
+def policy_table_from_code() -> str:
+    """The field-policy table as docs/permissions.md should show it."""
+    from clientdesk.customers.policy import FIELDS, SECTION_EDIT_CAPABILITY, SECTION_TITLES
+
+    lines = [
+        "| section | field | mode | customers who see it | edited in the portal by | locks |",
+        "|---|---|---|---|---|---|",
+    ]
+    for spec in FIELDS:
+        viewers = "all roles" if len(spec.view) == len(Role) else ", ".join(sorted(spec.view))
+        capability = SECTION_EDIT_CAPABILITY[spec.section]
+        editors = (
+            ", ".join(role.value for role in Role if capability in CAPABILITIES[role])
+            if capability
+            else "—"
+        )
+        locks = "; ".join(lock.reason for lock in spec.locks) or "—"
+        lines.append(
+            f"| {SECTION_TITLES[spec.section]} | `{spec.name}` {spec.label} | {spec.mode} "
+            f"| {viewers} | {editors} | {locks} |"
+        )
+    return "\n".join(lines)
+
+
+def test_the_documented_field_policy_is_the_code_policy() -> None:
+    text = DOC.read_text()
+    documented = text.split("<!-- field-policy:start -->")[1].split("<!-- field-policy:end -->")[0]
+    expected = policy_table_from_code()
+    assert documented.strip() == expected, "docs/permissions.md is stale; paste:\n" + expected

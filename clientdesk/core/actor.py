@@ -41,7 +41,7 @@ class Actor:
             user=user,
             source=source,
             impersonator=getattr(request, "impersonator", None),
-            ip=request.META.get("REMOTE_ADDR"),
+            ip=client_ip(request),
             request_id=getattr(request, "request_id", ""),
         )
 
@@ -57,3 +57,15 @@ class Actor:
         if self.impersonator is not None:
             return f"{self.impersonator} as {name}"
         return name
+
+
+def client_ip(request: HttpRequest) -> str | None:
+    """The client's address as allauth sees it: behind ``TRUSTED_PROXY_COUNT`` proxies, the
+    right entry of X-Forwarded-For; otherwise REMOTE_ADDR. The same rule as its rate limits."""
+    from allauth.account.adapter import get_adapter
+    from django.core.exceptions import PermissionDenied
+
+    try:
+        return str(get_adapter(request).get_client_ip(request))
+    except PermissionDenied:
+        return None

@@ -9,7 +9,14 @@ from django.db import transaction
 
 from clientdesk.core.actor import Actor
 from clientdesk.customers import actions as customer_actions
-from clientdesk.demo.data import DEMO_CUSTOMERS, DEMO_LOGINS, DEMO_PASSWORD, DEMO_STAFF
+from clientdesk.customers.models import SoftwareLevel
+from clientdesk.demo.data import (
+    DEMO_CUSTOMERS,
+    DEMO_LOGINS,
+    DEMO_PASSWORD,
+    DEMO_SOFTWARE_LEVELS,
+    DEMO_STAFF,
+)
 from clientdesk.users import actions as user_actions
 from clientdesk.users.models import User
 
@@ -44,11 +51,31 @@ class Command(BaseCommand):
                 is_superuser=superuser,
                 actor=system,
             )
+        levels = {
+            label: SoftwareLevel.objects.get_or_create(label=label, defaults={"position": n})[0]
+            for n, label in enumerate(DEMO_SOFTWARE_LEVELS, start=1)
+        }
         users: dict[str, User] = {}
         for demo in DEMO_CUSTOMERS:
             customer = customer_actions.create_customer(
-                display_name=demo.name, kind=demo.kind, actor=system
+                display_name=demo.name,
+                kind=demo.kind,
+                country=demo.country,
+                currency=demo.currency,
+                timezone=demo.timezone,
+                actor=system,
             )
+            for section, values in demo.profile.items():
+                customer_actions.update_profile_section(
+                    customer, section=section, values=values, actor=system
+                )
+            if demo.software_level:
+                customer_actions.update_profile_section(
+                    customer,
+                    section="preferences",
+                    values={"software_level": levels[demo.software_level].pk},
+                    actor=system,
+                )
             for person in demo.people:
                 if person.email not in users:
                     users[person.email] = user_actions.create_user(
