@@ -122,6 +122,7 @@ def test_actor_label_wording() -> None:
     user = make_user(full_name="Aisha Rahman")
     assert Actor.system().label == "System"
     assert Actor(user=user, source=Source.PORTAL).label == "Aisha Rahman"
+    assert Actor(user=user, source=Source.STAFF).label == "Aisha Rahman (staff)"
 
 
 def test_actor_ip_follows_the_trusted_proxy_count(rf: Any, settings: Any) -> None:

@@ -50,12 +50,14 @@ class Actor:
 
     @property
     def label(self) -> str:
-        """Human wording: "Aisha Rahman", "Sam (staff) as Aisha Rahman", "System"."""
+        """Human wording: "Aisha Rahman", "Sam Tan (staff)", "Sam Tan as Aisha Rahman", "System"."""
         if self.user is None:
             return "System"
         name = str(self.user)
         if self.impersonator is not None:
             return f"{self.impersonator} as {name}"
+        if self.source == Source.STAFF:
+            return f"{name} (staff)"  # customers read this in their activity trail
         return name
 
 
