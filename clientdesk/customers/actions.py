@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from decimal import Decimal
 from typing import Any
 
 from django.db import transaction
@@ -21,6 +22,7 @@ from .roles import Role
 from .sections import SECTION_FORMS, jsonable, raw_value, section_etag
 
 FIRST_CUSTOMER_NUMBER = 100001
+CENTS = Decimal("0.01")  # both decimal profile columns keep two places
 
 
 def create_customer(
@@ -212,7 +214,9 @@ def _apply(customer: Customer, cleaned: dict[str, Any]) -> dict[str, list[Any]]:
     changes: dict[str, list[Any]] = {}
     for name, new in cleaned.items():
         old = raw_value(customer, name)
-        if jsonable(old) == jsonable(new):
+        if isinstance(new, Decimal):
+            new = new.quantize(CENTS)  # what the column stores, so "2500" equals 2500.00
+        if old == new:
             continue
         changes[name] = [jsonable(old), jsonable(new)]
         setattr(customer, name, new)

@@ -167,7 +167,15 @@ class Customer(TimeStampedModel):
             ),
             models.CheckConstraint(
                 condition=models.Q(billing_follows_legal=False)
-                | models.Q(billing_name="", billing_line1="", billing_city=""),
+                | models.Q(
+                    billing_name="",
+                    billing_line1="",
+                    billing_line2="",
+                    billing_city="",
+                    billing_postcode="",
+                    billing_state="",
+                    billing_country="",
+                ),
                 name="customers_customer_following_billing_has_no_copy",
             ),
         ]

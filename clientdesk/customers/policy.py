@@ -339,15 +339,15 @@ def field_access(spec: Field, authority: Authority, customer: Customer) -> Field
             )
         return denied("Changed only with the email-change procedure.")
     if authority.is_customer:
+        if mode == Mode.STAFF:
+            return denied("Set by your provider. Contact support to change it.")
         if not customer.is_active:
             return denied("The account is not active, so changes are paused.")
         if not authority.may_edit_section(spec.section):
             return denied("Your role on this account cannot change this.")
         if mode == Mode.DIRECT:
             return FieldAccess(spec, mode, visible, visible, False, "")
-        if mode == Mode.APPROVAL:
-            return denied("Changes need approval — request a change.", requestable=True)
-        return denied("Set by your provider. Contact support to change it.")
+        return denied("Changes need approval — request a change.", requestable=True)
     if authority.is_staff:
         allowed = authority.is_superuser or bool(authority.staff_groups & STAFF_EDITORS[mode])
         if allowed:

@@ -19,7 +19,6 @@ from django import forms
 from django.core.exceptions import ValidationError
 from django.core.validators import validate_email
 from django_countries import countries
-from stdnum.exceptions import ValidationError as StdnumError
 from stdnum.my import nric
 
 from . import reference, validators
@@ -41,6 +40,10 @@ class EmailField(forms.EmailField):
     def to_python(self, value: Any) -> str:
         text = super().to_python(value)
         return validators.clean_text(text).lower() if text else ""
+
+
+# Django's default echoes the submitted value, which may be 10 000 characters of anything.
+INVALID_CHOICE = {"invalid_choice": "Choose one of the options in the list."}
 
 
 def country_choices() -> list[tuple[str, str]]:
@@ -113,8 +116,11 @@ class PersonalForm(SectionForm):
 
     full_name = TextField(max_length=200, label="Full name")
     date_of_birth = forms.DateField(required=False, widget=_date_input())
-    nationality = forms.ChoiceField(required=False, choices=country_choices)
+    nationality = forms.ChoiceField(
+        error_messages=INVALID_CHOICE, required=False, choices=country_choices
+    )
     id_type = forms.ChoiceField(
+        error_messages=INVALID_CHOICE,
         required=False,
         label="Identity document",
         choices=[("", "—"), *Customer.IdType.choices],
@@ -158,14 +164,13 @@ class PersonalForm(SectionForm):
         birth, number = self.value_of("date_of_birth"), self.value_of("id_number")
         if not (birth and number):
             return
-        try:
-            nric_birth = nric.get_birth_date(number)
-        except StdnumError:
-            return
-        if nric_birth != birth:
+        # The number holds YYMMDD: compare those digits, since the century is not in it.
+        digits = nric.compact(number)[:6]
+        if f"{birth:%y%m%d}" != digits:
             self.add_error(
                 "date_of_birth",
-                f"The MyKad/NRIC number gives {nric_birth:%d %b %Y} as the date of birth.",
+                f"The MyKad/NRIC number starts with {digits} (YYMMDD), which is not this "
+                "date of birth.",
             )
 
 
@@ -179,7 +184,8 @@ class BusinessForm(SectionForm):
         required=False,
         max_length=30,
         label="Company registration number",
-        help_text="SSM: 12 digits such as 202001012345, or the old form such as 123456-A.",
+        help_text="SSM: 12 digits such as 202001012345, or the old form such as 123456-A. "
+        "Singapore: the UEN.",
     )
     website = forms.URLField(required=False, max_length=200, assume_scheme="https")
 
@@ -213,6 +219,7 @@ class EInvoiceForm(SectionForm):
         help_text="Leave blank if not registered.",
     )
     msic_code = forms.ChoiceField(
+        error_messages=INVALID_CHOICE,
         required=False,
         label="MSIC code",
         choices=lambda: [
@@ -266,7 +273,9 @@ class ContactForm(SectionForm):
     postal_city = TextField(required=False, max_length=100, label="City")
     postal_postcode = TextField(required=False, max_length=12, label="Postcode")
     postal_state = TextField(required=False, max_length=60, label="State")
-    postal_country = forms.ChoiceField(required=False, label="Country", choices=country_choices)
+    postal_country = forms.ChoiceField(
+        error_messages=INVALID_CHOICE, required=False, label="Country", choices=country_choices
+    )
 
     def clean_other_emails(self) -> list[str]:
         raw = self.cleaned_data.get("other_emails", "")
@@ -322,7 +331,9 @@ class LegalForm(SectionForm):
     legal_postcode = TextField(max_length=12, label="Postcode")
     legal_state = TextField(required=False, max_length=60, label="State")
     country = forms.ChoiceField(
-        choices=country_choices, help_text="The country of registration decides the tax applied."
+        error_messages=INVALID_CHOICE,
+        choices=country_choices,
+        help_text="The country of registration decides the tax applied.",
     )
 
 
@@ -341,7 +352,9 @@ class BillingForm(SectionForm):
     billing_city = TextField(required=False, max_length=100, label="City")
     billing_postcode = TextField(required=False, max_length=12, label="Postcode")
     billing_state = TextField(required=False, max_length=60, label="State")
-    billing_country = forms.ChoiceField(required=False, label="Country", choices=country_choices)
+    billing_country = forms.ChoiceField(
+        error_messages=INVALID_CHOICE, required=False, label="Country", choices=country_choices
+    )
 
     def clean(self) -> dict[str, Any]:
         if self.value_of_raw_follow():
@@ -370,10 +383,13 @@ class BillingForm(SectionForm):
 class PreferencesForm(SectionForm):
     section = Section.PREFERENCES
 
-    currency = forms.ChoiceField(choices=reference.currency_choices)
-    timezone = forms.ChoiceField(label="Time zone", choices=reference.timezone_choices)
-    language = forms.ChoiceField(choices=reference.language_choices)
+    currency = forms.ChoiceField(error_messages=INVALID_CHOICE, choices=reference.currency_choices)
+    timezone = forms.ChoiceField(
+        error_messages=INVALID_CHOICE, label="Time zone", choices=reference.timezone_choices
+    )
+    language = forms.ChoiceField(error_messages=INVALID_CHOICE, choices=reference.language_choices)
     software_level = forms.ModelChoiceField(
+        error_messages=INVALID_CHOICE,
         queryset=SoftwareLevel.objects.none(),
         required=False,
         empty_label="—",
@@ -393,8 +409,12 @@ class PreferencesForm(SectionForm):
 class AccountForm(SectionForm):
     section = Section.ACCOUNT
 
-    kind = forms.ChoiceField(label="Customer type", choices=Customer.Kind.choices)
-    pricing_model = forms.ChoiceField(choices=Customer.PricingModel.choices)
+    kind = forms.ChoiceField(
+        error_messages=INVALID_CHOICE, label="Customer type", choices=Customer.Kind.choices
+    )
+    pricing_model = forms.ChoiceField(
+        error_messages=INVALID_CHOICE, choices=Customer.PricingModel.choices
+    )
     price_adjustment_percent = forms.DecimalField(
         required=False,
         max_digits=5,
@@ -404,7 +424,9 @@ class AccountForm(SectionForm):
         label="Price adjustment (%)",
         help_text="Custom pricing: −10 is a 10% discount, 5 a 5% markup.",
     )
-    billing_mode = forms.ChoiceField(choices=Customer.BillingMode.choices)
+    billing_mode = forms.ChoiceField(
+        error_messages=INVALID_CHOICE, choices=Customer.BillingMode.choices
+    )
     credit_limit = forms.DecimalField(
         required=False,
         max_digits=14,
@@ -415,6 +437,16 @@ class AccountForm(SectionForm):
 
     def clean(self) -> dict[str, Any]:
         cleaned = super().clean()
+        kind = self.value_of("kind")
+        if kind and kind != self.customer.kind and self.customer.tin:
+            try:
+                validators.normalize_tin(self.customer.tin, kind=kind)
+            except ValidationError:
+                self.add_error(
+                    "kind",
+                    f"The TIN {self.customer.tin} does not fit a customer of this type; "
+                    "correct the TIN in E-Invoice Information first.",
+                )
         if self.value_of("pricing_model") == Customer.PricingModel.CUSTOM:
             if self.value_of("price_adjustment_percent") is None:
                 self._require("price_adjustment_percent", "Custom pricing needs a percentage.")

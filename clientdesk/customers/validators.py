@@ -22,7 +22,10 @@ from . import reference
 
 # Bidirectional overrides and isolates can make "invoice.pdf" display as "fdp.eciovni":
 # they have no place in a name or an address.
-BIDI_CONTROLS = frozenset("\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069\u200e\u200f")
+# Line and paragraph separators (U+2028/9) break single-line values the same way.
+BIDI_CONTROLS = frozenset(
+    "\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069\u200e\u200f\u061c\u2028\u2029"
+)
 
 
 def clean_text(value: str, *, multiline: bool = False) -> str:
@@ -104,10 +107,11 @@ SSM_ENTITY_TYPES = {
 }
 SSM_NEW_RE = re.compile(r"^(\d{4})(\d{2})(\d{6})$")
 # Before 2019: companies "123456-A", businesses "JM0123456-T", LLPs "LLP0012345-LGN".
+# Each pattern splits the number from its suffix; the stored form joins them with a dash.
 SSM_OLD_RES = (
-    re.compile(r"^\d{1,7}-?[A-Z]$"),
-    re.compile(r"^[A-Z]{2}\d{7}-?[A-Z]$"),
-    re.compile(r"^LLP\d{7}-?L[A-Z]{2}$"),
+    re.compile(r"^(\d{1,7})-?([A-Z])$"),
+    re.compile(r"^([A-Z]{2}\d{7})-?([A-Z])$"),
+    re.compile(r"^(LLP\d{7})-?(L[A-Z]{2})$"),
 )
 
 
@@ -130,8 +134,10 @@ def normalize_ssm_number(value: str, *, today: date | None = None) -> str:
                 code="ssm_type",
             )
         return compact
-    if any(pattern.match(compact) for pattern in SSM_OLD_RES):
-        return compact if "-" in compact else f"{compact[:-1]}-{compact[-1]}"
+    for pattern in SSM_OLD_RES:
+        old = pattern.match(compact)
+        if old:
+            return f"{old.group(1)}-{old.group(2)}"
     raise ValidationError(
         "Enter the SSM registration number: 12 digits such as 202001012345 (year, entity "
         "type, number), or the old form such as 123456-A.",
@@ -148,7 +154,7 @@ def normalize_registration_number(value: str, *, country: str) -> str:
             return str(uen.validate(value))
         except StdnumError:
             raise ValidationError(
-                "Enter a valid Singapore UEN, such as 201912345K.", code="uen"
+                "Enter a valid Singapore UEN, such as 201912345R.", code="uen"
             ) from None
     compact = clean_text(value).upper()
     if not 2 <= len(compact) <= 30:
@@ -289,6 +295,16 @@ def normalize_postcode(value: str, *, country: str) -> str:
     return compact
 
 
+# Names people write for a state that differ from the ISO 3166-2 name.
+STATE_ALIASES = {
+    "kuala lumpur": "MY-14",
+    "wp kuala lumpur": "MY-14",
+    "labuan": "MY-15",
+    "putrajaya": "MY-16",
+    "penang": "MY-07",
+    "malacca": "MY-04",
+}
+
 # Countries whose postal addresses always name a state.
 STATE_REQUIRED = frozenset({"MY", "US", "AU", "CA", "IN", "BR", "MX"})
 
@@ -304,7 +320,9 @@ def normalize_state(value: str, *, country: str) -> str:
     if not states:
         return clean_text(value)
     by_name = {name.casefold(): code for code, name in states.items()}
+    alias = STATE_ALIASES.get(value.casefold().replace(".", ""))
     code = value.upper() if value.upper() in states else by_name.get(value.casefold())
+    code = code or (alias if alias in states else None)
     if code is None:
         raise ValidationError("Choose one of the states of the selected country.", code="state")
     return code
