@@ -1026,12 +1026,6 @@ def test_the_section_version_ignores_who_reads_it_and_the_unstored_primary_email
 def test_two_people_saving_the_same_section_at_once_one_wins_one_is_told(world) -> None:
     """Both editors start from the same version and press Save together: the row lock
     queues the second save, which then sees the first one's change and is refused."""
-    if connection.vendor != "postgresql":
-        pytest.skip(
-            "needs PostgreSQL row locks: the SQLite test database is a shared-cache in-memory "
-            "database, where a second writer fails with 'database table is locked' instead of "
-            "waiting (the PostgreSQL run covers this test)"
-        )
     customer = world.customer_a
     etag = section_etag(customer, Section.CONTACT)
     outcomes: dict[str, str] = {}
