@@ -7,6 +7,7 @@ from typing import Any
 from django.contrib.auth.mixins import LoginRequiredMixin
 from django.core.exceptions import PermissionDenied
 from django.http import HttpRequest, HttpResponseBase
+from django.urls import reverse
 
 from clientdesk.customers import access
 from clientdesk.customers.models import Contact, Customer
@@ -42,5 +43,7 @@ class CustomerMixin(LoginRequiredMixin):
             membership=self.membership,
             capabilities={c.name: c in capabilities for c in Capability},
             memberships=access.portal_memberships(self.request.user),
+            # The username menu shows "My Account" when it has this (seed 000).
+            my_account_url=reverse("portal:account", args=[self.customer.number]),
         )
         return context
