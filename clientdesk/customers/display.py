@@ -3,6 +3,7 @@ customer's national format, formatted NRIC, industry descriptions, masked identi
 
 from __future__ import annotations
 
+from datetime import date
 from typing import Any
 
 from django_countries import countries
@@ -10,6 +11,7 @@ from django_countries import countries
 from . import reference, validators
 from .models import Customer
 from .policy import Field
+from .roles import Role
 from .sections import COUNTRY_FIELDS, raw_value
 
 CHOICE_LABELS: dict[str, dict[str, str]] = {
@@ -18,6 +20,7 @@ CHOICE_LABELS: dict[str, dict[str, str]] = {
     "pricing_model": dict(Customer.PricingModel.choices),
     "billing_mode": dict(Customer.BillingMode.choices),
     "id_type": dict(Customer.IdType.choices),
+    "role": dict(Role.choices),
 }
 
 
@@ -47,6 +50,12 @@ def format_value(name: str, value: Any, *, customer: Customer) -> str:
         return dict(reference.language_choices()).get(str(value), str(value))
     if name == "timezone":
         return str(value).replace("_", " ")
+    if name == "date_of_birth":
+        try:
+            born = value if isinstance(value, date) else date.fromisoformat(str(value))
+        except ValueError:
+            return str(value)
+        return f"{born.day} {born:%b %Y}"
     if name == "number":
         return f"C-{value}"
     if name == "other_emails":
@@ -70,4 +79,7 @@ def mask(value: str) -> str:
 
 
 def masked_for_customer(spec: Field, text: str) -> str:
-    return mask(text) if spec.sensitive and text else text
+    if not (spec.sensitive and text):
+        return text
+    # A date keeps nothing: its last characters would give away the day and month.
+    return "•••" if spec.name == "date_of_birth" else mask(text)

@@ -505,6 +505,9 @@ def initial_values(customer: Customer, names: list[str]) -> dict[str, Any]:
             value = "\n".join(value or [])
         elif name == "id_number" and customer.id_type == Customer.IdType.NRIC and value:
             value = validators.format_nric(value)
+        elif name in ("phone", "mobile") and value:
+            # As people dial it at home; the form parses it back with the same country.
+            value = validators.format_phone(value, country=str(customer.country or ""))
         initial[name] = value
     if "billing_follows_legal" in names and customer.billing_follows_legal:
         # Decoupling starts from the legal details rather than from empty fields.
