@@ -38,6 +38,16 @@ def expand(panel: Locator) -> None:
     expect(details).to_have_attribute("open", "")
 
 
+def edit_section(page: Page, title: str) -> Locator:
+    """Press the pencil and wait until the form is in place and has taken focus (app.js moves
+    focus into it after the swap; typing earlier could land in the wrong field)."""
+    section(page, title).get_by_role("link", name=f"Edit {title}").click()
+    panel = section(page, title)
+    expect(panel.locator("form")).to_be_visible()
+    expect(panel.locator("form :focus")).to_have_count(1)
+    return panel
+
+
 def open_my_account(page: Page) -> None:
     menu = user_menu(page)
     menu.locator("summary").click()
@@ -58,9 +68,7 @@ def test_owner_updates_the_profile_as_seed_000_describes(
         expect(panel.locator(".profile-section-body")).to_be_visible()
 
     # E-Invoice Information: pencil → form in place → Save Changes → applied at once.
-    einvoice = section(page, "E-Invoice Information")
-    einvoice.get_by_role("link", name="Edit E-Invoice Information").click()
-    form = einvoice.locator("form")
+    form = edit_section(page, "E-Invoice Information").locator("form")
     form.get_by_label("Tax identification number (TIN)").fill("c 2584563200")
     form.get_by_label("MSIC code").select_option("62010")
     form.get_by_role("button", name="Save Changes").click()
@@ -70,8 +78,7 @@ def test_owner_updates_the_profile_as_seed_000_describes(
     expect(einvoice.get_by_text("62010 — Computer programming activities")).to_be_visible()
 
     # A wrong value is refused next to its field and nothing is saved.
-    einvoice.get_by_role("link", name="Edit E-Invoice Information").click()
-    form = section(page, "E-Invoice Information").locator("form")
+    form = edit_section(page, "E-Invoice Information").locator("form")
     form.get_by_label("SST registration number").fill("W10-123")
     form.get_by_role("button", name="Save Changes").click()
     # The message sits next to the field, tied to it by aria-describedby.
@@ -81,10 +88,8 @@ def test_owner_updates_the_profile_as_seed_000_describes(
     section(page, "E-Invoice Information").get_by_role("link", name="Cancel").click()
 
     # Contact Information: the primary email is shown locked, never as an input.
-    contact = section(page, "Contact Information")
-    expand(contact)
-    contact.get_by_role("link", name="Edit Contact Information").click()
-    contact = section(page, "Contact Information")
+    expand(section(page, "Contact Information"))
+    contact = edit_section(page, "Contact Information")
     expect(contact.get_by_text("gina@example.org")).to_be_visible()
     expect(contact.get_by_text(re.compile("login ID"))).to_be_visible()
     expect(contact.locator("input[value='gina@example.org']")).to_have_count(0)
