@@ -104,9 +104,11 @@ def customer_trail(
 
 def describe(row: Activity, customer: Customer, *, for_customer: bool) -> TrailEntry:
     _, summary = VERBS.get(row.verb, ("", row.verb.replace(".", " ").replace("_", " ")))
+    # In the profile's field order: PostgreSQL's jsonb does not keep the keys' order.
+    changes = sorted((row.changes or {}).items(), key=lambda item: _field_order(item[0]))
     lines = tuple(
         _change_line(name, change, customer, for_customer=for_customer)
-        for name, change in (row.changes or {}).items()
+        for name, change in changes
         if isinstance(change, list) and len(change) == 2
     )
     if row.verb == "customer.updated" and lines:
@@ -121,6 +123,13 @@ def describe(row: Activity, customer: Customer, *, for_customer: bool) -> TrailE
         lines=lines,
         reason=row.reason,
     )
+
+
+FIELD_ORDER = {spec.name: index for index, spec in enumerate(policy.FIELDS)}
+
+
+def _field_order(name: str) -> tuple[int, str]:
+    return (FIELD_ORDER.get(name, len(FIELD_ORDER)), name)
 
 
 def _change_line(
