@@ -11,6 +11,7 @@ from django.contrib.auth.models import Group
 
 from clientdesk.core.actor import Actor
 from clientdesk.customers import actions as customer_actions
+from clientdesk.customers import contact_actions
 from clientdesk.customers.models import Contact, Customer
 from clientdesk.customers.roles import Role
 from clientdesk.users import actions as user_actions
@@ -74,17 +75,27 @@ def make_customer(name: str | None = None, **kwargs: Any) -> Customer:
 
 
 def make_contact(
-    customer: Customer, role: str = Role.MEMBER, *, user: User | None = None, portal: bool = True
+    customer: Customer,
+    role: str = Role.MEMBER,
+    *,
+    user: User | None = None,
+    portal: bool = True,
+    **values: Any,
 ) -> Contact:
+    """A contact; with ``portal`` (the default) linked to a sign-in, as after an accepted
+    invitation."""
     if user is None and portal:
         user = make_user()
     n = next(_seq)
-    return customer_actions.add_contact(
+    return contact_actions.create_contact(
         customer,
-        first_name=f"Person{n}",
-        last_name=role.title(),
-        email=user.email if user else f"contact{n}@example.org",
-        role=role,
+        values={
+            "first_name": f"Person{n}",
+            "last_name": role.title(),
+            "email": user.email if user else f"contact{n}@example.org",
+            "role": role,
+            **values,
+        },
         user=user,
         actor=SYSTEM,
     )

@@ -13,12 +13,10 @@ from clientdesk.core.actor import Actor, Source
 from clientdesk.core.errors import DomainError, ErrorCode
 from clientdesk.core.models import Counter
 from clientdesk.events.publish import publish
-from clientdesk.users.models import User
 
 from . import policy
 from .models import Contact, Customer
 from .policy import Section
-from .roles import Role
 from .sections import SECTION_FORMS, jsonable, raw_value, section_etag
 
 FIRST_CUSTOMER_NUMBER = 100001
@@ -276,40 +274,3 @@ def _updated_event(
 LEGAL_IDENTITY_FIELDS = frozenset(
     f.name for f in policy.section_fields(Section.LEGAL, Customer.Kind.BUSINESS)
 )
-
-
-def add_contact(
-    customer: Customer,
-    *,
-    first_name: str,
-    last_name: str = "",
-    email: str,
-    role: str = Role.MEMBER,
-    user: User | None = None,
-    actor: Actor,
-) -> Contact:
-    """Add a person to a customer; with ``user`` the contact may use the portal."""
-    with transaction.atomic():
-        contact = Contact.objects.create(
-            customer=customer,
-            first_name=first_name,
-            last_name=last_name,
-            email=getattr(user, "email", None) or email,
-            role=role,
-            user=user,
-            portal_access=user is not None,
-        )
-        record(
-            "contact.created",
-            actor=actor,
-            customer=customer,
-            target=contact,
-            changes={"email": [None, contact.email], "role": [None, role]},
-        )
-        publish(
-            "contact.created",
-            actor=actor,
-            customer=customer,
-            data={"id": contact.pk, "email": contact.email, "role": role},
-        )
-    return contact

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from decimal import Decimal
+from typing import Any
 
 from django.conf import settings
 from django.db import models
@@ -200,9 +201,27 @@ class Customer(TimeStampedModel):
         return self.first_ledger_entry_at is not None
 
 
+class NotificationTopic(models.TextChoices):
+    """What a contact wants to hear about; later emails choose their recipients by topic."""
+
+    ACCOUNT = "account", "Account & security"
+    BILLING = "billing", "Billing"
+    TECHNICAL = "technical", "Technical"
+    MARKETING = "marketing", "Marketing"
+
+
+DEFAULT_TOPICS = [NotificationTopic.ACCOUNT.value]
+
+
 class Contact(TimeStampedModel):
-    """A person on a customer. With portal access the contact is linked to a ``User`` whose
-    login email is this contact's email. Exactly one contact per customer is the owner."""
+    """A person on a customer. Exactly one contact per customer is the owner.
+
+    ``portal_access`` is whether the contact may use the portal. It is switched on before the
+    person has a sign-in: the invitation they accept links ``user``. A linked user always has
+    access (revoking access unlinks), and a linked contact's ``email`` is its user's login
+    email: the contact actions keep the two equal inside one transaction and refuse to edit
+    it apart from the login-email flows.
+    """
 
     customer = models.ForeignKey(Customer, on_delete=models.CASCADE, related_name="contacts")
     user = models.ForeignKey(
@@ -215,7 +234,10 @@ class Contact(TimeStampedModel):
     first_name = models.CharField(max_length=100)
     last_name = models.CharField(max_length=100, blank=True)
     email = models.EmailField(max_length=254)
+    phone = models.CharField(max_length=20, blank=True, help_text="E.164, e.g. +60123456789")
+    job_title = models.CharField(max_length=100, blank=True)
     role = models.CharField(max_length=12, choices=Role.choices, default=Role.MEMBER)
+    notification_topics = models.JSONField(default=list, blank=True)
     portal_access = models.BooleanField(default=False)
     version = models.PositiveIntegerField(default=1)
 
@@ -236,11 +258,20 @@ class Contact(TimeStampedModel):
                 name="customers_contact_one_contact_per_user",
             ),
             models.CheckConstraint(
-                condition=models.Q(portal_access=False) | models.Q(user__isnull=False),
-                name="customers_contact_portal_access_needs_user",
+                condition=models.Q(user__isnull=True) | models.Q(portal_access=True),
+                name="customers_contact_linked_user_has_access",
+            ),
+            models.CheckConstraint(
+                condition=models.Q(role__in=Role.values), name="customers_contact_role_valid"
             ),
         ]
-        indexes = [models.Index(fields=["user", "customer"], name="customers_contact_user_idx")]
+        indexes = [
+            models.Index(fields=["user", "customer"], name="customers_contact_user_idx"),
+            models.Index(
+                fields=["customer", "first_name", "last_name", "id"],
+                name="customers_contact_list_idx",
+            ),
+        ]
 
     def __str__(self) -> str:
         return self.full_name or self.email
@@ -248,3 +279,62 @@ class Contact(TimeStampedModel):
     @property
     def full_name(self) -> str:
         return f"{self.first_name} {self.last_name}".strip()
+
+    @property
+    def is_owner(self) -> bool:
+        return self.role == Role.OWNER
+
+
+class Invitation(TimeStampedModel):
+    """An emailed, single-use link that lets a contact with portal access sign in.
+
+    Only a hash of the token is stored, so the database never holds a usable link; resending
+    makes a new token (the old link stops working) and a new expiry. At most one invitation
+    per contact is pending, by a database constraint.
+    """
+
+    class Status(models.TextChoices):
+        PENDING = "pending", "Pending"
+        ACCEPTED = "accepted", "Accepted"
+        CANCELLED = "cancelled", "Cancelled"
+
+    customer = models.ForeignKey(Customer, on_delete=models.CASCADE, related_name="invitations")
+    contact = models.ForeignKey(Contact, on_delete=models.CASCADE, related_name="invitations")
+    email = models.EmailField(max_length=254, help_text="Where the link was sent.")
+    token_hash = models.CharField(max_length=64, unique=True)
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.PENDING)
+    invited_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    invited_by_label = models.CharField(max_length=300, blank=True)
+    expires_at = models.DateTimeField()
+    last_sent_at = models.DateTimeField()
+    sent_count = models.PositiveIntegerField(default=1)
+    accepted_at = models.DateTimeField(null=True, blank=True)
+    accepted_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    cancelled_at = models.DateTimeField(null=True, blank=True)
+    cancel_reason = models.CharField(max_length=40, blank=True)
+    renewal_requested_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-last_sent_at", "-id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["contact"],
+                condition=models.Q(status="pending"),
+                name="customers_invitation_one_pending_per_contact",
+            ),
+        ]
+        indexes = [
+            models.Index(fields=["customer", "status"], name="customers_invite_status_idx")
+        ]
+
+    def __str__(self) -> str:
+        return f"Invitation for {self.email}"
+
+    def is_expired(self, now: Any = None) -> bool:
+        from django.utils import timezone
+
+        return self.expires_at <= (now or timezone.now())

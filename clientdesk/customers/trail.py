@@ -27,6 +27,12 @@ VERBS: dict[str, tuple[str, str]] = {
     "contact.created": ("contacts", "added the contact {target}"),
     "contact.updated": ("contacts", "changed the contact {target}"),
     "contact.deleted": ("contacts", "removed the contact {target}"),
+    "contact.portal_access_granted": ("contacts", "switched on portal access for {target}"),
+    "contact.portal_access_revoked": ("contacts", "switched off portal access for {target}"),
+    "invitation.sent": ("contacts", "sent a portal invitation to {target}"),
+    "invitation.cancelled": ("contacts", "cancelled the portal invitation of {target}"),
+    "invitation.accepted": ("contacts", "accepted the portal invitation as {target}"),
+    "invitation.renewal_requested": ("contacts", "asked for a new invitation for {target}"),
 }
 GROUPS: dict[str, str] = {
     "profile": "Profile changes",

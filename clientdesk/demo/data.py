@@ -34,6 +34,10 @@ class DemoPerson:
     first_name: str
     last_name: str
     role: str  # customers.roles.Role value
+    job_title: str = ""
+    phone: str = ""
+    # "active": signs in with DEMO_PASSWORD; "invited": invitation pending; "off": no access.
+    portal: str = "active"
 
 
 @dataclass(frozen=True)
@@ -69,9 +73,30 @@ DEMO_CUSTOMERS = [
         "Maju Digital Sdn Bhd",
         "business",
         (
-            DemoPerson("aisha@maju-digital.example", "Aisha", "Rahman", "owner"),
-            DemoPerson("farid@maju-digital.example", "Farid", "Ismail", "member"),
+            DemoPerson(
+                "aisha@maju-digital.example", "Aisha", "Rahman", "owner", "Managing Director"
+            ),
+            DemoPerson(
+                "farid@maju-digital.example", "Farid", "Ismail", "member", "Project Manager"
+            ),
             _LIM,
+            DemoPerson(
+                "daniel@maju-digital.example",
+                "Daniel",
+                "Tan",
+                "technical",
+                "Systems Engineer",
+                "+60 12-345 6789",
+                portal="invited",
+            ),
+            DemoPerson(
+                "meiling@maju-digital.example",
+                "Mei Ling",
+                "Chong",
+                "member",
+                "Accounts Payable",
+                portal="off",
+            ),
         ),
         software_level="4.0",
         profile={

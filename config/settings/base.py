@@ -264,3 +264,7 @@ CUSTOMER_LANGUAGES = [
 CLIENTDESK_FIELD_MODES: dict[str, str] = {}
 COUNTRIES_FIRST = ["MY", "SG"]
 COUNTRIES_FIRST_BREAK = "──────────"
+
+# Portal invitations one customer may send per hour (first sends and resends together):
+# enough for onboarding a team, too few for a spam relay.
+CLIENTDESK_INVITATIONS_PER_HOUR = 20

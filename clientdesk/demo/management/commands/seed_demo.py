@@ -9,6 +9,7 @@ from django.db import transaction
 
 from clientdesk.core.actor import Actor
 from clientdesk.customers import actions as customer_actions
+from clientdesk.customers import contact_actions
 from clientdesk.customers.models import SoftwareLevel
 from clientdesk.demo.data import (
     DEMO_CUSTOMERS,
@@ -77,19 +78,24 @@ class Command(BaseCommand):
                     actor=system,
                 )
             for person in demo.people:
-                if person.email not in users:
+                if person.portal == "active" and person.email not in users:
                     users[person.email] = user_actions.create_user(
                         email=person.email,
                         full_name=f"{person.first_name} {person.last_name}",
                         password=DEMO_PASSWORD,
                         actor=system,
                     )
-                customer_actions.add_contact(
+                contact_actions.create_contact(
                     customer,
-                    first_name=person.first_name,
-                    last_name=person.last_name,
-                    email=person.email,
-                    role=person.role,
-                    user=users[person.email],
+                    values={
+                        "first_name": person.first_name,
+                        "last_name": person.last_name,
+                        "email": person.email,
+                        "role": person.role,
+                        "job_title": person.job_title,
+                        "phone": person.phone,
+                        "portal_access": person.portal == "invited",
+                    },
+                    user=users.get(person.email) if person.portal == "active" else None,
                     actor=system,
                 )
