@@ -1,9 +1,41 @@
 from django.urls import path
 
-from . import views
+from . import contacts, views
 
 app_name = "staff"
 
 urlpatterns = [
     path("", views.StaffHomeView.as_view(), name="home"),
+    path("customers/go/", views.CustomerLookupView.as_view(), name="customer-lookup"),
+    path("customers/<str:number>/contacts/", contacts.ContactsView.as_view(), name="contacts"),
+    path(
+        "customers/<str:number>/contacts/new/",
+        contacts.ContactCreateView.as_view(),
+        name="contact-create",
+    ),
+    path(
+        "customers/<str:number>/contacts/<int:contact_id>/edit/",
+        contacts.ContactEditView.as_view(),
+        name="contact-edit",
+    ),
+    path(
+        "customers/<str:number>/contacts/<int:contact_id>/delete/",
+        contacts.ContactDeleteView.as_view(),
+        name="contact-delete",
+    ),
+    path(
+        "customers/<str:number>/contacts/<int:contact_id>/portal-access/",
+        contacts.ContactAccessView.as_view(),
+        name="contact-access",
+    ),
+    path(
+        "customers/<str:number>/invitations/<int:invitation_id>/resend/",
+        contacts.InvitationResendView.as_view(),
+        name="invitation-resend",
+    ),
+    path(
+        "customers/<str:number>/invitations/<int:invitation_id>/cancel/",
+        contacts.InvitationCancelView.as_view(),
+        name="invitation-cancel",
+    ),
 ]

@@ -27,6 +27,7 @@ from clientdesk.core.errors import DomainError, ErrorCode
 from clientdesk.customers import contact_actions, contact_forms, contact_rules, invitations
 from clientdesk.customers.models import DEFAULT_TOPICS, Contact, Customer, Invitation
 from clientdesk.customers.roles import Role
+from clientdesk.customers.validators import format_phone
 
 PAGE_SIZE = 50
 MAX_QUERY = 100
@@ -45,6 +46,10 @@ class ContactRow:
     edit_url: str
     delete_url: str
     access_url: str
+
+    @property
+    def phone(self) -> str:
+        return format_phone(self.contact.phone, country=str(self.contact.customer.country))
 
     @property
     def status(self) -> str:
@@ -260,8 +265,6 @@ class ContactEditView(ContactsViewMixin):
             forbid(contact_rules.locked_reason("first_name", self.who, contact))
         initial = {name: getattr(contact, name) for name in fields}
         if "phone" in initial:
-            from clientdesk.customers.validators import format_phone
-
             initial["phone"] = format_phone(contact.phone, country=str(self.customer.country))
         return contact_forms.ContactForm(
             data,
