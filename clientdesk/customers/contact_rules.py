@@ -118,8 +118,12 @@ def locked_reason(field: str, who: ContactActor, contact: Contact) -> str:
         return "The owner's role changes only by transferring ownership."
     if field == "role" and who.is_self(contact):
         return "You cannot change your own role; ask another administrator."
+    if contact.is_owner and not who.is_self(contact):
+        return "Only the owner, or your provider's support, can change the owner's details."
     if not who.manages and not who.is_self(contact):
         return "Only the account's owner or an administrator can change contacts."
+    if not who.manages:
+        return "Ask the account's owner or an administrator to change this for you."
     return "You cannot change this."
 
 

@@ -199,6 +199,11 @@ def accept_invitation(
         contact.version += 1
         contact.save(update_fields=["user", "email", "version", "updated_at"])
         Invitation.objects.filter(pk=invitation.pk).update(accepted_by=user)
+        # The row read before the single-use gate still says pending; the event tells what
+        # the gate wrote.
+        invitation.status = Invitation.Status.ACCEPTED
+        invitation.accepted_at = now
+        invitation.accepted_by = user
         _mark_email_verified(user)
         as_user = dataclasses.replace(actor, user=user, source=Source.PORTAL)
         record(
