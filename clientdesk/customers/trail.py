@@ -31,9 +31,11 @@ VERBS: dict[str, tuple[str, str]] = {
     "contact.portal_access_revoked": ("contacts", "switched off portal access for {target}"),
     "invitation.sent": ("contacts", "sent a portal invitation to {target}"),
     "invitation.cancelled": ("contacts", "cancelled the portal invitation of {target}"),
-    "invitation.accepted": ("contacts", "accepted the portal invitation as {target}"),
+    "invitation.accepted": ("contacts", "accepted the portal invitation and can now sign in"),
     "invitation.renewal_requested": ("contacts", "asked for a new invitation for {target}"),
 }
+# Verbs whose change lines are worth listing under the sentence.
+DETAILED_VERBS = frozenset({"contact.created", "contact.updated", "contact.deleted"})
 GROUPS: dict[str, str] = {
     "profile": "Profile changes",
     "contacts": "Contacts and portal access",
@@ -59,6 +61,7 @@ class ChangeLine:
 @dataclass(frozen=True)
 class TrailEntry:
     id: int
+    verb: str
     occurred_at: datetime
     actor: str
     source: str
@@ -68,9 +71,18 @@ class TrailEntry:
 
     @property
     def sentence(self) -> str:
-        if len(self.lines) == 1:
+        # A one-field profile change reads best as that change; anything else names its
+        # target in the summary ("switched off portal access for Farid Ismail").
+        if self.verb == "customer.updated" and len(self.lines) == 1:
             return f"{self.actor} {self.lines[0].sentence}"
         return f"{self.actor} {self.summary}"
+
+    @property
+    def detailed(self) -> bool:
+        """Whether the change lines add to the sentence."""
+        if self.verb == "customer.updated":
+            return len(self.lines) > 1
+        return self.verb in DETAILED_VERBS and bool(self.lines)
 
 
 @dataclass(frozen=True)
@@ -122,6 +134,7 @@ def describe(row: Activity, customer: Customer, *, for_customer: bool) -> TrailE
         summary = "changed " + _join(labels)
     return TrailEntry(
         id=row.id,
+        verb=row.verb,
         occurred_at=row.occurred_at,
         actor=row.actor_label,
         source=row.get_source_display(),

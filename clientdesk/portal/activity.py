@@ -190,7 +190,7 @@ class EntryView:
 
     @property
     def detailed(self) -> bool:
-        return len(self.entry.lines) > 1
+        return self.entry.detailed
 
 
 def entry_views(entries: list[TrailEntry]) -> list[EntryView]:

@@ -79,7 +79,9 @@ class InvitationView(View):
         form = None
         try:
             if mode == "join":
-                contact = invitations.accept_invitation(token, actor=actor, user=request.user)
+                user = request.user
+                assert isinstance(user, User)  # "join" means signed in
+                contact = invitations.accept_invitation(token, actor=actor, user=user)
             elif mode == "new":
                 form = NewSignInForm(request.POST)
                 if not form.is_valid():

@@ -413,12 +413,13 @@ def posted(request: HttpRequest, form: contact_forms.ContactForm) -> dict[str, A
 
 def show_errors(form: contact_forms.ContactForm, error: DomainError) -> None:
     """Put the action's verdict on the form instead of validating it a second time."""
-    form.cleaned_data = {}
-    form._errors = ErrorDict()
+    errors = ErrorDict()
     for name, texts in (error.errors or {NON_FIELD_ERRORS: [error.message]}).items():
         key = name if name in form.fields else NON_FIELD_ERRORS
         css = "nonfield" if key == NON_FIELD_ERRORS else None
-        form._errors.setdefault(key, form.error_class(error_class=css)).extend(texts)
+        errors.setdefault(key, form.error_class(error_class=css)).extend(texts)
+    form.cleaned_data = {}
+    form._errors = errors  # type: ignore[attr-defined]  # Django's own slot for the verdict
 
 
 def forbid(refusal: str) -> None:

@@ -442,3 +442,27 @@ def test_staff_manage_contacts_from_the_console(world: Any) -> None:
         billing.post(reverse("staff:contact-delete", args=[number, created.pk])).status_code == 403
     )
     assert Contact.objects.filter(pk=created.pk).exists()
+
+
+def test_contact_changes_read_as_sentences_in_activity(world: Any) -> None:
+    member = contact_of(world, "a_member")
+    owner = client_for(world.users["a_owner"])
+    owner.post(access_url(member), {"enabled": "off"})
+    owner.post(
+        edit_url(member),
+        {
+            "first_name": "Farah",
+            "last_name": member.last_name,
+            "role": "technical",
+            "email": member.email,  # no sign-in any more: editable, so posted
+            "version": member.version + 1,
+        },
+    )
+    page = owner.get(
+        reverse("portal:activity", args=[world.customer_a.number]), {"what": "contacts"}
+    )
+    html = page.content.decode()
+    owner_name = world.users["a_owner"].full_name
+    assert f"{owner_name} switched off portal access for {member.full_name}" in html
+    assert f"{owner_name} changed the contact Farah {member.last_name}" in html
+    assert "Role" in html and "Technical" in html  # the change lines are listed
