@@ -70,3 +70,56 @@ def redirect_chain(response: Response | None) -> list[str]:
         paths.append(urlsplit(request.url).path)
         request = request.redirected_from
     return paths[::-1]
+
+
+# --- Top bar menus and the contacts pages (seed 004) ------------------------------------
+
+
+def settings_menu(page: Page) -> Locator:
+    """The settings cog's ``<details>`` menu in the top bar."""
+    return page.locator("details", has=page.locator("summary[aria-label='Settings']"))
+
+
+def open_settings_menu(page: Page) -> Locator:
+    """Open the settings cog and return its menu panel once it shows."""
+    menu = settings_menu(page)
+    if menu.get_attribute("open") is None:
+        menu.locator("summary").click()
+    panel = menu.get_by_role("menu")
+    expect(panel).to_be_visible()
+    return panel
+
+
+def open_settings_item(page: Page, name: str) -> None:
+    """Settings cog → the menu item ``name``; returns once the new page has loaded."""
+    panel = open_settings_menu(page)
+    with page.expect_navigation():
+        panel.get_by_role("menuitem", name=name).click()
+
+
+def customer_switcher(page: Page) -> Locator:
+    """The top bar's customer switcher (only there for users of several customers)."""
+    return page.locator("details.customer-switcher")
+
+
+def contacts_table(page: Page) -> Locator:
+    """The contacts table on Portal settings & contacts (its caption names it)."""
+    return page.get_by_role("table", name=re.compile(r"^Contacts of "))
+
+
+def contact_row(page: Page, full_name: str) -> Locator:
+    """The contacts table's row whose row header starts with ``full_name``."""
+    header = page.get_by_role("rowheader", name=re.compile(r"^" + re.escape(full_name)))
+    return contacts_table(page).locator("tbody tr", has=header)
+
+
+def portal_switch(page: Page, full_name: str) -> Locator:
+    """The per-row "Customer Portal Enabled" switch (a submit button, role=switch)."""
+    return contacts_table(page).get_by_role(
+        "switch", name=f"Customer Portal Enabled for {full_name}", exact=True
+    )
+
+
+def flash(page: Page, text: str) -> Locator:
+    """A flash message (django.contrib.messages) containing ``text``."""
+    return page.locator(".flash-stack .flash", has_text=text)
