@@ -54,9 +54,9 @@ def create_contact(
             name = sorted(unknown)[0]
             raise DomainError(ErrorCode.INVALID, f"{name} is not a contact field.", field=name)
         role = str(values.get("role") or Role.MEMBER)
-        owner_allowed = actor.source == Source.SYSTEM and not customer.contacts.filter(
-            role=Role.OWNER
-        ).exists()
+        owner_allowed = (
+            actor.source == Source.SYSTEM and not customer.contacts.filter(role=Role.OWNER).exists()
+        )
         roles = [*who.grantable_roles, *([Role.OWNER] if owner_allowed else [])]
         if role == Role.OWNER and not owner_allowed:
             contact_rules.check_role(who, role)
@@ -81,14 +81,10 @@ def create_contact(
             customer=customer,
             target=contact,
             changes={
-                name: [None, value]
-                for name, value in clean.items()
-                if value not in ("", None, [])
+                name: [None, value] for name, value in clean.items() if value not in ("", None, [])
             },
         )
-        publish(
-            "contact.created", actor=actor, customer=customer, data=contact_resource(contact)
-        )
+        publish("contact.created", actor=actor, customer=customer, data=contact_resource(contact))
         if wants_access and user is None:
             _switch_access_on(contact, actor=actor)
     return contact
@@ -135,9 +131,7 @@ def update_contact(
             setattr(contact, name, new)
         contact.version += 1
         _save(contact, [*changes, "version"])
-        record(
-            "contact.updated", actor=actor, customer=customer, target=contact, changes=changes
-        )
+        record("contact.updated", actor=actor, customer=customer, target=contact, changes=changes)
         publish(
             "contact.updated",
             actor=actor,

@@ -11,8 +11,10 @@ from collections.abc import Iterable, Mapping
 from typing import Any
 
 from django import forms
+from django.core.validators import validate_email
 
 from clientdesk.core.errors import DomainError, ErrorCode
+from clientdesk.users.emails import normalize_email
 
 from . import validators
 from .models import Customer, NotificationTopic
@@ -39,10 +41,13 @@ ROLE_HELP = {
 }
 
 
+EMAIL_MAX_LENGTH = 254
+
+
 class ContactForm(forms.Form):
     first_name = TextField(max_length=100)
     last_name = TextField(max_length=100, required=False)
-    email = EmailField(max_length=254)
+    email = EmailField(max_length=EMAIL_MAX_LENGTH)
     phone = forms.CharField(
         max_length=40,
         required=False,
@@ -88,6 +93,19 @@ class ContactForm(forms.Form):
             self.fields["first_name"].widget.attrs["autocomplete"] = "given-name"
         if "last_name" in self.fields:
             self.fields["last_name"].widget.attrs["autocomplete"] = "family-name"
+
+    def clean_email(self) -> str:
+        # The spelling a sign-in would store (NFKC, lower case): a contact's email becomes
+        # their login email, so two spellings of one address must not be two contacts.
+        value = normalize_email(self.cleaned_data.get("email", ""))
+        if value:
+            validate_email(value)  # still an address after normalising (ligatures widen)
+            if len(value) > EMAIL_MAX_LENGTH:
+                raise forms.ValidationError(
+                    f"Ensure this value has at most {EMAIL_MAX_LENGTH} characters.",
+                    code="max_length",
+                )
+        return value
 
     def clean_phone(self) -> str:
         value: str = self.cleaned_data.get("phone", "")

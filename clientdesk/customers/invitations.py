@@ -36,7 +36,7 @@ from clientdesk.users import actions as user_actions
 from clientdesk.users.emails import email_key
 from clientdesk.users.models import User
 
-from . import contact_rules
+from . import contact_rules, validators
 from .models import Contact, Invitation
 from .resources import contact_resource
 from .roles import Capability, has_capability
@@ -114,14 +114,15 @@ def send_invitation(contact: Contact, *, actor: Actor) -> IssuedInvitation:
     """Send (or resend) the invitation of a contact whose portal access is on but who has
     no sign-in yet. A resend makes a new link and a new expiry; the old link stops working."""
     with transaction.atomic():
-        contact = (
+        locked = (
             Contact.objects.select_for_update()
             .select_related("customer")
             .filter(pk=contact.pk)
             .first()
         )
-        if contact is None:
+        if locked is None:
             raise DomainError(ErrorCode.NOT_FOUND, "That contact no longer exists.")
+        contact = locked
         who = contact_rules.contact_actor(actor, contact.customer)
         contact_rules.require(contact_rules.access_refusal(who, contact, enable=True))
         if not contact.portal_access:
@@ -194,6 +195,7 @@ def accept_invitation(
         contact = Contact.objects.select_for_update().get(pk=invitation.contact_id)
         if not contact.portal_access:  # access switched off after sending: link is void
             raise DomainError(ErrorCode.CONFLICT, LINK_MESSAGES[LinkState.CANCELLED])
+        _refuse_second_contact(contact, user)
         contact.user = user
         contact.email = user.email  # one value: the contact's email is the login email
         contact.version += 1
@@ -235,6 +237,8 @@ def request_new_invitation(token: str, *, actor: Actor) -> bool:
         now = timezone.now()
         last = invitation.renewal_requested_at
         if last is not None and now - last < RENEWAL_REQUEST_INTERVAL:
+            return False
+        if _needs_no_new_link(invitation.contact, now=now):
             return False
         invitation.renewal_requested_at = now
         invitation.save(update_fields=["renewal_requested_at", "updated_at"])
@@ -387,6 +391,14 @@ def _locked(invitation: Invitation) -> Invitation:
     return locked
 
 
+def _needs_no_new_link(contact: Contact, *, now: Any) -> bool:
+    """The person already signs in, or a newer link is on its way: nobody needs asking."""
+    return (
+        contact.user_id is not None
+        or contact.invitations.filter(status=Invitation.Status.PENDING, expires_at__gt=now).exists()
+    )
+
+
 def _check_signed_in_user(user: User, invitation: Invitation) -> None:
     if user.is_staff:
         raise DomainError(
@@ -401,13 +413,33 @@ def _check_signed_in_user(user: User, invitation: Invitation) -> None:
         )
 
 
+def _refuse_second_contact(contact: Contact, user: User) -> None:
+    """The sign-in must not become a second contact of the account: neither by the user
+    (already linked to another contact) nor by the address (the login email, which the
+    contact takes on, may be another contact's spelling of the invited one)."""
+    others = Contact.objects.filter(customer_id=contact.customer_id).exclude(pk=contact.pk)
+    if others.filter(user=user).exists():
+        raise DomainError(ErrorCode.CONFLICT, "You already use the portal for this account.")
+    if others.filter(email__iexact=user.email).exists():
+        raise DomainError(
+            ErrorCode.CONFLICT,
+            f"Another contact of this account already has the address {user.email}. Ask the "
+            "account's owner or an administrator to correct it, then open the link again.",
+        )
+
+
 def _new_user(invitation: Invitation, *, password: str, full_name: str, actor: Actor) -> User:
     if User.objects.filter(email_key=email_key(invitation.email)).exists():
         raise DomainError(
             ErrorCode.CONFLICT,
             "This address already has a sign-in. Sign in first, then open the link again.",
         )
-    name = full_name.strip() or invitation.contact.full_name
+    try:
+        name = validators.clean_text(full_name) or invitation.contact.full_name
+    except ValidationError as exc:
+        raise DomainError(
+            ErrorCode.INVALID, exc.messages[0], errors={"full_name": list(exc.messages)}
+        ) from exc
     candidate = User(email=invitation.email, full_name=name)
     try:
         validate_password(password, candidate)

@@ -327,9 +327,7 @@ class Invitation(TimeStampedModel):
                 name="customers_invitation_one_pending_per_contact",
             ),
         ]
-        indexes = [
-            models.Index(fields=["customer", "status"], name="customers_invite_status_idx")
-        ]
+        indexes = [models.Index(fields=["customer", "status"], name="customers_invite_status_idx")]
 
     def __str__(self) -> str:
         return f"Invitation for {self.email}"

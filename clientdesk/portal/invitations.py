@@ -160,7 +160,7 @@ class InvitationView(View):
 
 
 class InvitationRenewView(View):
-    """"Ask for a new invitation" from an expired or cancelled link. The answer is the same
+    """ "Ask for a new invitation" from an expired or cancelled link. The answer is the same
     whether or not a request went out (no probing)."""
 
     def post(self, request: HttpRequest, token: str) -> HttpResponse:

@@ -6,92 +6,144 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('customers', '0004_billing_copy_constraint_all_columns'),
+        ("customers", "0004_billing_copy_constraint_all_columns"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
     operations = [
         migrations.CreateModel(
-            name='Invitation',
+            name="Invitation",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('created_at', models.DateTimeField(auto_now_add=True)),
-                ('updated_at', models.DateTimeField(auto_now=True)),
-                ('email', models.EmailField(help_text='Where the link was sent.', max_length=254)),
-                ('token_hash', models.CharField(max_length=64, unique=True)),
-                ('status', models.CharField(choices=[('pending', 'Pending'), ('accepted', 'Accepted'), ('cancelled', 'Cancelled')], default='pending', max_length=10)),
-                ('invited_by_label', models.CharField(blank=True, max_length=300)),
-                ('expires_at', models.DateTimeField()),
-                ('last_sent_at', models.DateTimeField()),
-                ('sent_count', models.PositiveIntegerField(default=1)),
-                ('accepted_at', models.DateTimeField(blank=True, null=True)),
-                ('cancelled_at', models.DateTimeField(blank=True, null=True)),
-                ('cancel_reason', models.CharField(blank=True, max_length=40)),
-                ('renewal_requested_at', models.DateTimeField(blank=True, null=True)),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("created_at", models.DateTimeField(auto_now_add=True)),
+                ("updated_at", models.DateTimeField(auto_now=True)),
+                ("email", models.EmailField(help_text="Where the link was sent.", max_length=254)),
+                ("token_hash", models.CharField(max_length=64, unique=True)),
+                (
+                    "status",
+                    models.CharField(
+                        choices=[
+                            ("pending", "Pending"),
+                            ("accepted", "Accepted"),
+                            ("cancelled", "Cancelled"),
+                        ],
+                        default="pending",
+                        max_length=10,
+                    ),
+                ),
+                ("invited_by_label", models.CharField(blank=True, max_length=300)),
+                ("expires_at", models.DateTimeField()),
+                ("last_sent_at", models.DateTimeField()),
+                ("sent_count", models.PositiveIntegerField(default=1)),
+                ("accepted_at", models.DateTimeField(blank=True, null=True)),
+                ("cancelled_at", models.DateTimeField(blank=True, null=True)),
+                ("cancel_reason", models.CharField(blank=True, max_length=40)),
+                ("renewal_requested_at", models.DateTimeField(blank=True, null=True)),
             ],
             options={
-                'ordering': ['-last_sent_at', '-id'],
+                "ordering": ["-last_sent_at", "-id"],
             },
         ),
         migrations.RemoveConstraint(
-            model_name='contact',
-            name='customers_contact_portal_access_needs_user',
+            model_name="contact",
+            name="customers_contact_portal_access_needs_user",
         ),
         migrations.AddField(
-            model_name='contact',
-            name='job_title',
+            model_name="contact",
+            name="job_title",
             field=models.CharField(blank=True, max_length=100),
         ),
         migrations.AddField(
-            model_name='contact',
-            name='notification_topics',
+            model_name="contact",
+            name="notification_topics",
             field=models.JSONField(blank=True, default=list),
         ),
         migrations.AddField(
-            model_name='contact',
-            name='phone',
-            field=models.CharField(blank=True, help_text='E.164, e.g. +60123456789', max_length=20),
+            model_name="contact",
+            name="phone",
+            field=models.CharField(blank=True, help_text="E.164, e.g. +60123456789", max_length=20),
         ),
         migrations.AddIndex(
-            model_name='contact',
-            index=models.Index(fields=['customer', 'first_name', 'last_name', 'id'], name='customers_contact_list_idx'),
+            model_name="contact",
+            index=models.Index(
+                fields=["customer", "first_name", "last_name", "id"],
+                name="customers_contact_list_idx",
+            ),
         ),
         migrations.AddConstraint(
-            model_name='contact',
-            constraint=models.CheckConstraint(condition=models.Q(('user__isnull', True), ('portal_access', True), _connector='OR'), name='customers_contact_linked_user_has_access'),
+            model_name="contact",
+            constraint=models.CheckConstraint(
+                condition=models.Q(
+                    ("user__isnull", True), ("portal_access", True), _connector="OR"
+                ),
+                name="customers_contact_linked_user_has_access",
+            ),
         ),
         migrations.AddConstraint(
-            model_name='contact',
-            constraint=models.CheckConstraint(condition=models.Q(('role__in', ['owner', 'admin', 'billing', 'technical', 'member'])), name='customers_contact_role_valid'),
+            model_name="contact",
+            constraint=models.CheckConstraint(
+                condition=models.Q(
+                    ("role__in", ["owner", "admin", "billing", "technical", "member"])
+                ),
+                name="customers_contact_role_valid",
+            ),
         ),
         migrations.AddField(
-            model_name='invitation',
-            name='accepted_by',
-            field=models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to=settings.AUTH_USER_MODEL),
+            model_name="invitation",
+            name="accepted_by",
+            field=models.ForeignKey(
+                blank=True,
+                null=True,
+                on_delete=django.db.models.deletion.SET_NULL,
+                related_name="+",
+                to=settings.AUTH_USER_MODEL,
+            ),
         ),
         migrations.AddField(
-            model_name='invitation',
-            name='contact',
-            field=models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='invitations', to='customers.contact'),
+            model_name="invitation",
+            name="contact",
+            field=models.ForeignKey(
+                on_delete=django.db.models.deletion.CASCADE,
+                related_name="invitations",
+                to="customers.contact",
+            ),
         ),
         migrations.AddField(
-            model_name='invitation',
-            name='customer',
-            field=models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='invitations', to='customers.customer'),
+            model_name="invitation",
+            name="customer",
+            field=models.ForeignKey(
+                on_delete=django.db.models.deletion.CASCADE,
+                related_name="invitations",
+                to="customers.customer",
+            ),
         ),
         migrations.AddField(
-            model_name='invitation',
-            name='invited_by',
-            field=models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to=settings.AUTH_USER_MODEL),
+            model_name="invitation",
+            name="invited_by",
+            field=models.ForeignKey(
+                blank=True,
+                null=True,
+                on_delete=django.db.models.deletion.SET_NULL,
+                related_name="+",
+                to=settings.AUTH_USER_MODEL,
+            ),
         ),
         migrations.AddIndex(
-            model_name='invitation',
-            index=models.Index(fields=['customer', 'status'], name='customers_invite_status_idx'),
+            model_name="invitation",
+            index=models.Index(fields=["customer", "status"], name="customers_invite_status_idx"),
         ),
         migrations.AddConstraint(
-            model_name='invitation',
-            constraint=models.UniqueConstraint(condition=models.Q(('status', 'pending')), fields=('contact',), name='customers_invitation_one_pending_per_contact'),
+            model_name="invitation",
+            constraint=models.UniqueConstraint(
+                condition=models.Q(("status", "pending")),
+                fields=("contact",),
+                name="customers_invitation_one_pending_per_contact",
+            ),
         ),
     ]
