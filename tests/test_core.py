@@ -121,6 +121,7 @@ def test_domain_error_becomes_problem_details_and_form_errors() -> None:
 def test_actor_label_wording() -> None:
     user = make_user(full_name="Aisha Rahman")
     assert Actor.system().label == "System"
+    assert Actor(user=None, source=Source.PORTAL).label == "A visitor (not signed in)"
     assert Actor(user=user, source=Source.PORTAL).label == "Aisha Rahman"
     assert Actor(user=user, source=Source.STAFF).label == "Aisha Rahman (staff)"
 

@@ -52,7 +52,8 @@ class Actor:
     def label(self) -> str:
         """Human wording: "Aisha Rahman", "Sam Tan (staff)", "Sam Tan as Aisha Rahman", "System"."""
         if self.user is None:
-            return "System"
+            # Not signed in on a public page (an invitation link): not the system's doing.
+            return "System" if self.source == Source.SYSTEM else "A visitor (not signed in)"
         name = str(self.user)
         if self.impersonator is not None:
             return f"{self.impersonator} as {name}"
