@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 from decimal import Decimal
-from typing import Any
+from typing import Any, NoReturn
 
 from django.conf import settings
 from django.db import models
 from django.db.models.functions import Lower
 from django_countries.fields import CountryField
 
+from clientdesk.audit.models import AppendOnlyError
 from clientdesk.core.models import TimeStampedModel
 
 from .roles import Role
@@ -336,3 +337,63 @@ class Invitation(TimeStampedModel):
         from django.utils import timezone
 
         return self.expires_at <= (now or timezone.now())
+
+
+class NoteQuerySet(models.QuerySet["Note"]):
+    def update(self, **kwargs: Any) -> NoReturn:
+        raise AppendOnlyError("Notes are append-only: write a correcting note instead.")
+
+    def delete(self) -> NoReturn:
+        raise AppendOnlyError("Notes are append-only: write a correcting note instead.")
+
+
+class Note(models.Model):
+    """A structured staff note on a customer (seed 003 step 9): what was done, why and on
+    whose authority. Never shown to customers. Append-only: a correction is a new note that
+    points at the one it corrects."""
+
+    class Kind(models.TextChoices):
+        GENERAL = "general", "General"
+        IDENTITY = "identity_verification", "Identity verification"
+        EMAIL_CHANGE = "email_change", "Email change"
+        BILLING = "billing", "Billing"
+        COMPLAINT = "complaint", "Complaint"
+        OTHER = "other", "Other"
+
+    customer = models.ForeignKey(Customer, on_delete=models.PROTECT, related_name="notes")
+    kind = models.CharField(max_length=30, choices=Kind.choices, default=Kind.GENERAL)
+    body = models.TextField(max_length=5000)
+    reason = models.CharField(max_length=300)
+    author = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="notes_written"
+    )
+    authorised_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="notes_authorised"
+    )
+    pinned = models.BooleanField(default=False)
+    corrects = models.ForeignKey(
+        "self", null=True, blank=True, on_delete=models.PROTECT, related_name="corrections"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    objects = NoteQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["-pinned", "-id"]
+        indexes = [models.Index(fields=["customer", "-id"], name="customers_note_customer_idx")]
+        constraints = [
+            models.CheckConstraint(
+                condition=~models.Q(reason=""), name="customers_note_reason_required"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()} note on {self.customer_id}"
+
+    def save(self, *args: Any, **kwargs: Any) -> None:
+        if not self._state.adding:
+            raise AppendOnlyError("Notes are append-only: write a correcting note instead.")
+        super().save(*args, **kwargs)
+
+    def delete(self, *args: Any, **kwargs: Any) -> NoReturn:
+        raise AppendOnlyError("Notes are append-only: write a correcting note instead.")

@@ -32,6 +32,7 @@ VERBS: dict[str, tuple[str, str]] = {
     "invitation.sent": ("contacts", "sent a portal invitation to {target}"),
     "invitation.cancelled": ("contacts", "cancelled the portal invitation of {target}"),
     "invitation.accepted": ("contacts", "accepted the portal invitation and can now sign in"),
+    "note.added": ("account", "added a staff note"),  # staff_only: customers never see it
     "invitation.renewal_requested": ("contacts", "asked for a new invitation for {target}"),
 }
 # Verbs whose change lines are worth listing under the sentence.

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from . import contacts, views
+from . import contacts, notes, views
 
 app_name = "staff"
 
@@ -8,6 +8,7 @@ urlpatterns = [
     path("", views.StaffHomeView.as_view(), name="home"),
     path("customers/go/", views.CustomerLookupView.as_view(), name="customer-lookup"),
     path("customers/<str:number>/contacts/", contacts.ContactsView.as_view(), name="contacts"),
+    path("customers/<str:number>/notes/", notes.NotesView.as_view(), name="notes"),
     path(
         "customers/<str:number>/contacts/new/",
         contacts.ContactCreateView.as_view(),
