@@ -43,9 +43,7 @@ def create_contact(
     with transaction.atomic():
         customer = Customer.objects.select_for_update().get(pk=customer.pk)
         who = contact_rules.contact_actor(actor, customer)
-        contact_rules.require(
-            "" if who.manages else "Only the account's owner or an administrator can add contacts."
-        )
+        contact_rules.require(contact_rules.create_refusal(who))
         if user is not None and actor.source != Source.SYSTEM:
             raise DomainError(ErrorCode.NOT_ALLOWED, "Only the system links a sign-in directly.")
         names = set(values)

@@ -148,6 +148,13 @@ def check_role(who: ContactActor, role: str) -> None:
         raise DomainError(ErrorCode.NOT_ALLOWED, "You cannot give that role.", field="role")
 
 
+def create_refusal(who: ContactActor) -> str:
+    """Why ``who`` may not add contacts ("" when they may)."""
+    if not who.manages:
+        return "Only the account's owner or an administrator can add contacts."
+    return ""
+
+
 def delete_refusal(who: ContactActor, contact: Contact) -> str:
     """Why ``who`` may not remove ``contact`` ("" when they may)."""
     if not who.manages:

@@ -20,6 +20,7 @@ from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
 from django.template.response import TemplateResponse
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.http import urlencode
 from django.views import View
 from django.views.generic.base import ContextMixin
 
@@ -166,7 +167,8 @@ class ContactListView(ContactsViewMixin):
         ]
         more_url = ""
         if len(page) > PAGE_SIZE:
-            more_url = f"?after={page[PAGE_SIZE - 1].pk}" + (f"&q={query}" if query else "")
+            params = {"after": page[PAGE_SIZE - 1].pk, **({"q": query} if query else {})}
+            more_url = "?" + urlencode(params)
         return self.render_page(
             self.template_name,
             {
@@ -242,7 +244,7 @@ class ContactCreateView(ContactsViewMixin):
         return self.done(text)
 
     def refusal(self) -> str:
-        return "" if self.who.manages else "Only the owner or an administrator can add contacts."
+        return contact_rules.create_refusal(self.who)
 
     def show(self, form: contact_forms.ContactForm, *, status: int = 200) -> HttpResponse:
         response = self.render_page(

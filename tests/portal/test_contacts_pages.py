@@ -466,3 +466,19 @@ def test_contact_changes_read_as_sentences_in_activity(world: Any) -> None:
     assert f"{owner_name} switched off portal access for {member.full_name}" in html
     assert f"{owner_name} changed the contact Farah {member.last_name}" in html
     assert "Role" in html and "Technical" in html  # the change lines are listed
+
+
+def test_the_more_link_keeps_a_search_with_special_characters(world: Any) -> None:
+    for n in range(55):
+        factories.make_contact(
+            world.customer_a, portal=False, first_name="R&D", email=f"rd{n}@x.example"
+        )
+    client = client_for(world.users["a_owner"])
+    first = client.get(contacts_url(world.customer_a), {"q": "R&D"})
+    more = first.context["more_url"]
+    assert "q=R%26D" in more
+    second = client.get(contacts_url(world.customer_a) + more)
+    seen = [r.contact.pk for r in first.context["rows"]] + [
+        r.contact.pk for r in second.context["rows"]
+    ]
+    assert len(set(seen)) == 55
