@@ -167,7 +167,9 @@ class ContactListView(ContactsViewMixin):
         ]
         more_url = ""
         if len(page) > PAGE_SIZE:
-            params = {"after": page[PAGE_SIZE - 1].pk, **({"q": query} if query else {})}
+            params: dict[str, str | int] = {"after": page[PAGE_SIZE - 1].pk}
+            if query:
+                params["q"] = query
             more_url = "?" + urlencode(params)
         return self.render_page(
             self.template_name,
