@@ -1,4 +1,4 @@
-from django.urls import path
+from django.urls import include, path
 
 from . import contacts, notes, views
 
@@ -39,4 +39,11 @@ urlpatterns = [
         contacts.InvitationCancelView.as_view(),
         name="invitation-cancel",
     ),
+    # Each area keeps its routes in its own module (one writer per file).
+    path("", include("clientdesk.staff.urls_search")),
+    path("", include("clientdesk.staff.urls_customer360")),
+    path("", include("clientdesk.staff.urls_accounts")),
+    path("", include("clientdesk.staff.urls_lists")),
+    path("", include("clientdesk.staff.urls_maillog")),
+    path("", include("clientdesk.staff.urls_taxes")),
 ]

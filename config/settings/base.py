@@ -39,6 +39,7 @@ INSTALLED_APPS = [
     "clientdesk.core",
     "clientdesk.users",
     "clientdesk.customers",
+    "clientdesk.taxes",
     "clientdesk.audit",
     "clientdesk.events",
     "clientdesk.notifications",
