@@ -39,11 +39,12 @@ urlpatterns = [
         contacts.InvitationCancelView.as_view(),
         name="invitation-cancel",
     ),
-    # Each area keeps its routes in its own module (one writer per file).
+    # Each area keeps its routes in its own module (one writer per file). The 360 comes
+    # last: its customers/<number>/ must not shadow customers/new/ and the like.
     path("", include("clientdesk.staff.urls_search")),
-    path("", include("clientdesk.staff.urls_customer360")),
-    path("", include("clientdesk.staff.urls_accounts")),
     path("", include("clientdesk.staff.urls_lists")),
+    path("", include("clientdesk.staff.urls_accounts")),
     path("", include("clientdesk.staff.urls_maillog")),
     path("", include("clientdesk.staff.urls_taxes")),
+    path("", include("clientdesk.staff.urls_customer360")),
 ]
