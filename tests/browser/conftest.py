@@ -123,3 +123,18 @@ def portal_user(transactional_db: None) -> Portal:
     user = factories.make_user("gina@example.org", full_name="Gina Portal")
     factories.make_contact(customer, "owner", user=user)
     return Portal(user=user, customer=customer)
+
+
+@dataclass
+class StaffMember:
+    """A staff member with an enrolled authenticator (sign in with ``pages.sign_in_staff``)."""
+
+    user: Any
+    email: str
+    totp_secret: str
+
+
+@pytest.fixture
+def staff_support(transactional_db: None) -> StaffMember:
+    user = factories.make_staff("support", email="sam@staff.example", with_mfa=False)
+    return StaffMember(user=user, email=user.email, totp_secret=factories.enrol_totp(user))

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import time
 from urllib.parse import urlsplit
 
 from playwright.sync_api import Locator, Page, Request, Response, expect
@@ -19,6 +20,20 @@ def sign_in(page: Page, base_url: str, email: str, password: str) -> None:
     page.get_by_label("Password").fill(password)
     with page.expect_navigation():
         page.get_by_role("button", name="Sign in").click()
+
+
+def sign_in_staff(page: Page, base_url: str, email: str, password: str, totp_secret: str) -> None:
+    """Sign a staff member in with their password and a current authenticator code, and
+    wait for the staff console."""
+    from allauth.mfa import app_settings as mfa_settings
+    from allauth.mfa.totp.internal.auth import format_hotp_value, hotp_value
+
+    sign_in(page, base_url, email, password)
+    expect(page).to_have_url(re.compile(r"/accounts/2fa/authenticate/"))
+    counter = int(time.time()) // mfa_settings.TOTP_PERIOD
+    page.locator("input[name=code]").fill(format_hotp_value(hotp_value(totp_secret, counter)))
+    submit_form_with(page, "code")
+    expect(page).to_have_url(re.compile(r"/staff/"))
 
 
 def expect_sign_in_page(page: Page) -> None:
