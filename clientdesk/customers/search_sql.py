@@ -1,0 +1,144 @@
+# ruff: noqa: S608 -- the SQL is assembled from constant fragments of this module only;
+# every value a user typed is a bound parameter.
+"""The SQL behind the staff search: the searched expressions and their indexes.
+
+Migration 0007 creates these indexes from this module, and ``customers/search.py`` queries
+the same expressions, so an index and the query that needs it are written once. Changing an
+expression here needs a new migration that drops and recreates its index.
+"""
+
+from __future__ import annotations
+
+
+def customer_names(alias: str = "") -> str:
+    """A customer's names as one text: display name, then the legal and trading names when
+    they differ (so a name is not indexed twice). `` | `` keeps a match from spanning two."""
+    p = f"{alias}." if alias else ""
+    return (
+        f"{p}display_name"
+        f" || CASE WHEN {p}legal_name NOT IN ('', {p}display_name)"
+        f" THEN ' | ' || {p}legal_name ELSE '' END"
+        f" || CASE WHEN {p}trading_name NOT IN ('', {p}display_name, {p}legal_name)"
+        f" THEN ' | ' || {p}trading_name ELSE '' END"
+    )
+
+
+def contact_name(alias: str = "") -> str:
+    p = f"{alias}." if alias else ""
+    return f"{p}first_name || ' ' || {p}last_name"
+
+
+# SQLite: FTS5 trigram tables hold the names (contentless: only the index, no copy of the
+# text); triggers keep them in step. ``case_sensitive 0`` folds case, Unicode included.
+_SQLITE_FTS = [
+    "CREATE VIRTUAL TABLE customers_customer_search USING fts5("
+    "names, content='', tokenize='trigram case_sensitive 0')",
+    "CREATE VIRTUAL TABLE customers_contact_search USING fts5("
+    "name, content='', tokenize='trigram case_sensitive 0')",
+]
+
+
+def _sqlite_triggers(table: str, fts: str, column: str, expression: str, watched: str) -> list[str]:
+    new = expression.replace("{row}", "new")
+    old = expression.replace("{row}", "old")
+    delete_old = f"INSERT INTO {fts}({fts}, rowid, {column}) VALUES ('delete', old.id, {old});"
+    insert_new = f"INSERT INTO {fts}(rowid, {column}) VALUES (new.id, {new});"
+    return [
+        f"CREATE TRIGGER {fts}_ai AFTER INSERT ON {table} BEGIN {insert_new} END",
+        f"CREATE TRIGGER {fts}_ad AFTER DELETE ON {table} BEGIN {delete_old} END",
+        f"CREATE TRIGGER {fts}_au AFTER UPDATE OF {watched} ON {table} "
+        f"BEGIN {delete_old} {insert_new} END",
+    ]
+
+
+_SQLITE_TRIGGERS = _sqlite_triggers(
+    "customers_customer",
+    "customers_customer_search",
+    "names",
+    customer_names("{row}"),
+    "display_name, legal_name, trading_name",
+) + _sqlite_triggers(
+    "customers_contact",
+    "customers_contact_search",
+    "name",
+    contact_name("{row}"),
+    "first_name, last_name",
+)
+
+SQLITE_BACKFILL = [
+    "INSERT INTO customers_customer_search(rowid, names) "
+    f"SELECT id, {customer_names()} FROM customers_customer",
+    "INSERT INTO customers_contact_search(rowid, name) "
+    f"SELECT id, {contact_name()} FROM customers_contact",
+]
+
+# Exact-match indexes (both databases).
+_EXACT = [
+    "CREATE INDEX customers_contact_phone_search ON customers_contact (phone)",
+    "CREATE INDEX customers_customer_phone_search ON customers_customer (phone)",
+    "CREATE INDEX customers_customer_mobile_search ON customers_customer (mobile)",
+    "CREATE INDEX customers_customer_regno_search ON customers_customer (registration_number)",
+    "CREATE INDEX customers_customer_tin_search ON customers_customer (tin)",
+]
+
+# Prefix indexes: (lower(expression), id) so a prefix is a range and "more" a keyset.
+_SQLITE_PREFIX = [
+    "CREATE INDEX customers_customer_name_prefix ON customers_customer (lower(display_name), id)",
+    "CREATE INDEX customers_contact_name_prefix ON customers_contact "
+    f"(lower({contact_name()}), id)",
+    "CREATE INDEX customers_contact_last_name_prefix ON customers_contact (lower(last_name), id)",
+    "CREATE INDEX customers_contact_email_prefix ON customers_contact (lower(email), id)",
+]
+
+_PG_PREFIX = [
+    "CREATE INDEX customers_customer_name_prefix ON customers_customer "
+    '((lower(display_name) COLLATE "C"), id)',
+    "CREATE INDEX customers_contact_name_prefix ON customers_contact "
+    f'((lower({contact_name()}) COLLATE "C"), id)',
+    "CREATE INDEX customers_contact_last_name_prefix ON customers_contact "
+    '((lower(last_name) COLLATE "C"), id)',
+    "CREATE INDEX customers_contact_email_prefix ON customers_contact "
+    '((lower(email) COLLATE "C"), id)',
+]
+
+# fastupdate off: a GIN "pending list" makes a search slow (and the planner shy of the
+# index) until vacuum merges it; a search index should answer the same at every moment.
+_PG_TRIGRAM = [
+    "CREATE EXTENSION IF NOT EXISTS pg_trgm",
+    "CREATE INDEX customers_customer_names_trgm ON customers_customer "
+    f"USING gin ((lower({customer_names()})) gin_trgm_ops) WITH (fastupdate = off)",
+    "CREATE INDEX customers_contact_name_trgm ON customers_contact "
+    f"USING gin ((lower({contact_name()})) gin_trgm_ops) WITH (fastupdate = off)",
+]
+
+CREATE: dict[str, list[str]] = {
+    "sqlite": _SQLITE_FTS + _SQLITE_TRIGGERS + _EXACT + _SQLITE_PREFIX,
+    "postgresql": _PG_TRIGRAM + _EXACT + _PG_PREFIX,
+}
+
+_INDEX_NAMES = [
+    "customers_contact_phone_search",
+    "customers_customer_phone_search",
+    "customers_customer_mobile_search",
+    "customers_customer_regno_search",
+    "customers_customer_tin_search",
+    "customers_customer_name_prefix",
+    "customers_contact_name_prefix",
+    "customers_contact_last_name_prefix",
+    "customers_contact_email_prefix",
+]
+
+DROP: dict[str, list[str]] = {
+    "sqlite": [
+        *(f"DROP TRIGGER IF EXISTS customers_customer_search_{s}" for s in ("ai", "ad", "au")),
+        *(f"DROP TRIGGER IF EXISTS customers_contact_search_{s}" for s in ("ai", "ad", "au")),
+        "DROP TABLE IF EXISTS customers_customer_search",
+        "DROP TABLE IF EXISTS customers_contact_search",
+        *(f"DROP INDEX IF EXISTS {name}" for name in _INDEX_NAMES),
+    ],
+    "postgresql": [
+        "DROP INDEX IF EXISTS customers_customer_names_trgm",
+        "DROP INDEX IF EXISTS customers_contact_name_trgm",
+        *(f"DROP INDEX IF EXISTS {name}" for name in _INDEX_NAMES),
+    ],
+}
