@@ -20,7 +20,7 @@ def parse_customer_number(value: str) -> int | None:
     value = value.strip().upper()
     if value.startswith(NUMBER_PREFIX):
         value = value[len(NUMBER_PREFIX) :]
-    return int(value) if value.isdigit() and len(value) < 19 else None
+    return int(value) if value.isascii() and value.isdigit() and len(value) < 19 else None
 
 
 def portal_memberships(user: Any) -> QuerySet[Contact]:

@@ -6,6 +6,7 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
 
+from django.core.exceptions import ValidationError
 from django.db import transaction
 
 from clientdesk.audit.record import record
@@ -14,13 +15,29 @@ from clientdesk.core.errors import DomainError, ErrorCode
 from clientdesk.core.models import Counter
 from clientdesk.events.publish import publish
 
-from . import policy
-from .models import Contact, Customer
+from . import contact_actions, contact_forms, policy, reference, validators
+from .models import DEFAULT_TOPICS, Contact, Customer
 from .policy import Section
+from .resources import contact_resource
+from .roles import Role
 from .sections import SECTION_FORMS, jsonable, raw_value, section_etag
 
 FIRST_CUSTOMER_NUMBER = 100001
 CENTS = Decimal("0.01")  # both decimal profile columns keep two places
+
+
+@dataclass(frozen=True)
+class NewOwner:
+    """The owner contact a new customer starts with; they get a portal invitation."""
+
+    first_name: str
+    last_name: str
+    email: str
+
+
+# Staff groups that may open customer accounts (DESIGN §4: support and manager).
+CUSTOMER_CREATORS = frozenset({"support", "manager"})
+OWNER_FIELDS = ("first_name", "last_name", "email")
 
 
 def create_customer(
@@ -28,36 +45,57 @@ def create_customer(
     display_name: str,
     kind: str = Customer.Kind.BUSINESS,
     country: str = "MY",
-    currency: str = "MYR",
-    timezone: str = "Asia/Kuala_Lumpur",
+    currency: str | None = None,
+    timezone: str | None = None,
     language: str = "en",
+    pricing_model: str = Customer.PricingModel.STANDARD,
+    price_adjustment_percent: Decimal | str | None = None,
+    billing_mode: str = Customer.BillingMode.PREPAID,
+    credit_limit: Decimal | str | None = None,
+    registration_number: str = "",
+    tin: str = "",
+    owner: NewOwner | None = None,
     actor: Actor,
 ) -> Customer:
     """Open a customer account with a fresh client ID that is never reused.
 
+    ``currency`` and ``timezone`` default from the country (``reference.defaults_for_country``).
+    Every value is checked by the same section forms the profile uses; errors come back as
+    one ``invalid`` with messages per field (the owner's as ``owner_first_name`` and so on).
+    With ``owner``, the owner contact is added in the same transaction with portal access
+    on, which emails them an invitation once the transaction commits.
+
     The name becomes the legal name (and, for an individual, the full name); billing follows
-    legal until someone decouples it.
+    legal until someone decouples it. Only staff in the support or manager group (and the
+    system) may open accounts.
     """
+    _check_may_create(actor)
+    values = _validated_new_customer(
+        display_name=display_name,
+        kind=kind,
+        country=country,
+        currency=currency,
+        timezone=timezone,
+        language=language,
+        pricing_model=pricing_model,
+        price_adjustment_percent=price_adjustment_percent,
+        billing_mode=billing_mode,
+        credit_limit=credit_limit,
+        registration_number=registration_number,
+        tin=tin,
+        owner=owner,
+    )
+    owner_values = values.pop("owner", None)
     with transaction.atomic():
         number = Counter.next("customer_number", start=FIRST_CUSTOMER_NUMBER)
         customer = Customer.objects.create(
             number=number,
-            display_name=display_name,
-            kind=kind,
-            legal_name=display_name,
-            full_name=display_name if kind == Customer.Kind.INDIVIDUAL else "",
-            country=country,
-            currency=currency,
-            timezone=timezone,
-            language=language,
+            legal_name=values["display_name"],
+            full_name=values["display_name"] if values["kind"] == Customer.Kind.INDIVIDUAL else "",
+            **values,
         )
         initial = {
-            "display_name": display_name,
-            "kind": kind,
-            "country": country,
-            "currency": currency,
-            "timezone": timezone,
-            "language": language,
+            name: jsonable(value) for name, value in values.items() if value not in ("", None)
         }
         record(
             "customer.created",
@@ -72,7 +110,123 @@ def create_customer(
             customer=customer,
             data={"number": customer.client_id, **initial},
         )
+        if owner_values is not None:
+            _add_owner(customer, owner_values, actor=actor)
     return customer
+
+
+def _check_may_create(actor: Actor) -> None:
+    if actor.source == Source.SYSTEM:
+        return
+    user = actor.user
+    if actor.source == Source.STAFF and user is not None and user.is_staff:
+        groups = set(user.groups.values_list("name", flat=True))
+        if user.is_superuser or groups & CUSTOMER_CREATORS:
+            return
+    raise DomainError(
+        ErrorCode.NOT_ALLOWED, "Only support staff and managers can open customer accounts."
+    )
+
+
+def _validated_new_customer(
+    *, display_name: str, owner: NewOwner | None, **given: Any
+) -> dict[str, Any]:
+    """The new customer's column values, validated by the profile's section forms (the
+    same rules as later edits), or ``invalid`` with every message at once."""
+    errors: dict[str, list[str]] = {}
+    try:
+        name = validators.clean_text(str(display_name or ""))
+    except ValidationError as error:
+        name = ""
+        errors["display_name"] = list(error.messages)
+    else:
+        if not name:
+            errors["display_name"] = ["Enter the organisation name."]
+        elif len(name) > 200:
+            errors["display_name"] = ["Ensure this value has at most 200 characters."]
+    country = str(given["country"] or "").upper()
+    defaults = reference.defaults_for_country(country) or ("", "")
+    given["currency"] = given["currency"] or defaults[0]
+    given["timezone"] = given["timezone"] or defaults[1]
+    draft = Customer(kind=str(given["kind"] or ""), country=country)
+    cleaned: dict[str, Any] = {"display_name": name}
+    groups = {
+        Section.ACCOUNT: [
+            "kind",
+            "pricing_model",
+            "price_adjustment_percent",
+            "billing_mode",
+            "credit_limit",
+        ],
+        Section.LEGAL: ["country"],
+        Section.PREFERENCES: ["currency", "timezone", "language"],
+    }
+    for section, names in groups.items():
+        data = {n: country if n == "country" else given[n] for n in names}
+        data = {n: "" if value is None else value for n, value in data.items()}
+        form = SECTION_FORMS[section](data=data, customer=draft, fields=names)
+        if form.is_valid():
+            cleaned.update({n: form.cleaned_data[n] for n in names})
+        else:
+            errors.update({n: [str(m) for m in msgs] for n, msgs in form.errors.items()})
+    if "kind" in cleaned:
+        draft.kind = cleaned["kind"]
+    for section, field_name in (
+        (Section.BUSINESS, "registration_number"),
+        (Section.EINVOICE, "tin"),
+    ):
+        value = str(given[field_name] or "")
+        form = SECTION_FORMS[section](data={field_name: value}, customer=draft, fields=[field_name])
+        if form.is_valid():
+            cleaned[field_name] = form.cleaned_data[field_name]
+        else:
+            errors.update({n: [str(m) for m in msgs] for n, msgs in form.errors.items()})
+    if cleaned.get("pricing_model") != Customer.PricingModel.CUSTOM:
+        cleaned["price_adjustment_percent"] = None
+    if cleaned.get("billing_mode") != Customer.BillingMode.POSTPAID:
+        cleaned["credit_limit"] = None
+    for decimal_name in ("price_adjustment_percent", "credit_limit"):
+        if isinstance(cleaned.get(decimal_name), Decimal):
+            cleaned[decimal_name] = cleaned[decimal_name].quantize(CENTS)
+    if owner is not None:
+        try:
+            cleaned["owner"] = contact_forms.validated(
+                {
+                    "first_name": owner.first_name,
+                    "last_name": owner.last_name,
+                    "email": owner.email,
+                    "role": Role.OWNER,
+                    "notification_topics": DEFAULT_TOPICS,
+                },
+                customer=draft,
+                fields=[*OWNER_FIELDS, "role", "notification_topics"],
+                roles=[Role.OWNER],
+            )
+        except DomainError as error:
+            errors.update({f"owner_{n}": msgs for n, msgs in error.errors.items()})
+    if errors:
+        raise DomainError(ErrorCode.INVALID, "Some values need correcting.", errors=errors)
+    return cleaned
+
+
+def _add_owner(customer: Customer, values: dict[str, Any], *, actor: Actor) -> Contact:
+    """The new customer's owner contact, then portal access on (the invitation).
+
+    ``contact_actions.create_contact`` gives the owner role only to the system (elsewhere
+    ownership moves by a transfer); a brand-new customer has no owner yet, so its opening
+    adds one here, with the same Activity row and event as any new contact.
+    """
+    contact = Contact(customer=customer, portal_access=False, **values)
+    contact.save()
+    record(
+        "contact.created",
+        actor=actor,
+        customer=customer,
+        target=contact,
+        changes={name: [None, value] for name, value in values.items() if value not in ("", [])},
+    )
+    publish("contact.created", actor=actor, customer=customer, data=contact_resource(contact))
+    return contact_actions.grant_portal_access(contact, actor=actor)
 
 
 def authority_of(actor: Actor, customer: Customer) -> policy.Authority:

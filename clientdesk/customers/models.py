@@ -152,6 +152,13 @@ class Customer(TimeStampedModel):
 
     class Meta:
         ordering = ["number"]
+        # The staff customer list sorts and filters on these (keyset pagination).
+        indexes = [
+            models.Index(fields=["created_at", "id"], name="customers_customer_created_idx"),
+            models.Index(fields=["display_name", "id"], name="customers_customer_name_idx"),
+            models.Index(fields=["status", "number"], name="customers_customer_status_idx"),
+            models.Index(fields=["country", "number"], name="customers_customer_country_idx"),
+        ]
         constraints = [
             models.CheckConstraint(
                 condition=models.Q(pricing_model="custom", price_adjustment_percent__isnull=False)

@@ -90,3 +90,49 @@ def subdivision_name(code: str) -> str:
     if not code or "-" not in code:
         return code
     return subdivisions(code.split("-", 1)[0]).get(code, code)
+
+
+# --- defaults a new customer takes from its country -----------------------------------------
+
+# Country → (ISO 4217 currency, IANA time zone) for the markets a provider usually bills.
+# Countries spanning several zones get the capital's. Missing countries: no default, the
+# staff member picks both (``defaults_for_country`` returns ``None``).
+COUNTRY_DEFAULTS: dict[str, tuple[str, str]] = {
+    "MY": ("MYR", "Asia/Kuala_Lumpur"),
+    "SG": ("SGD", "Asia/Singapore"),
+    "ID": ("IDR", "Asia/Jakarta"),
+    "TH": ("THB", "Asia/Bangkok"),
+    "PH": ("PHP", "Asia/Manila"),
+    "VN": ("VND", "Asia/Ho_Chi_Minh"),
+    "BN": ("BND", "Asia/Brunei"),
+    "KH": ("KHR", "Asia/Phnom_Penh"),
+    "LA": ("LAK", "Asia/Vientiane"),
+    "MM": ("MMK", "Asia/Yangon"),
+    "HK": ("HKD", "Asia/Hong_Kong"),
+    "TW": ("TWD", "Asia/Taipei"),
+    "CN": ("CNY", "Asia/Shanghai"),
+    "JP": ("JPY", "Asia/Tokyo"),
+    "KR": ("KRW", "Asia/Seoul"),
+    "IN": ("INR", "Asia/Kolkata"),
+    "BD": ("BDT", "Asia/Dhaka"),
+    "PK": ("PKR", "Asia/Karachi"),
+    "LK": ("LKR", "Asia/Colombo"),
+    "AE": ("AED", "Asia/Dubai"),
+    "SA": ("SAR", "Asia/Riyadh"),
+    "AU": ("AUD", "Australia/Sydney"),
+    "NZ": ("NZD", "Pacific/Auckland"),
+    "GB": ("GBP", "Europe/London"),
+    "IE": ("EUR", "Europe/Dublin"),
+    "DE": ("EUR", "Europe/Berlin"),
+    "FR": ("EUR", "Europe/Paris"),
+    "NL": ("EUR", "Europe/Amsterdam"),
+    "CH": ("CHF", "Europe/Zurich"),
+    "US": ("USD", "America/New_York"),
+    "CA": ("CAD", "America/Toronto"),
+}
+
+
+def defaults_for_country(country: str) -> tuple[str, str] | None:
+    """The currency and time zone a new customer in ``country`` (ISO code) starts with, or
+    ``None`` when there is no default for it."""
+    return COUNTRY_DEFAULTS.get((country or "").upper())

@@ -136,6 +136,8 @@ def _after(key: list[Any] | None, columns: str) -> tuple[str, list[Any]]:
 
 def _client_id(term: Term, after: list[Any] | None, limit: int) -> list[Row]:
     number = parse_customer_number(term.text)
+    if number is None:
+        return []
     rows = Customer.objects.filter(number=number).values_list("id", "number")
     if after is not None:
         rows = rows.filter(id__gt=after[0])

@@ -122,6 +122,8 @@ _PG_TRIGRAM = [
     f"USING gin ((lower({contact_name()})) gin_trgm_ops) WITH (fastupdate = off)",
 ]
 
+PG_GIN_INDEXES = ["customers_customer_names_trgm", "customers_contact_name_trgm"]
+
 CREATE: dict[str, list[str]] = {
     "sqlite": _SQLITE_FTS + _SQLITE_TRIGGERS + _EXACT + _SQLITE_PREFIX,
     "postgresql": _PG_TRIGRAM + _EXACT + _PG_PREFIX,

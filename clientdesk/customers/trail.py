@@ -2,7 +2,9 @@
 
 Reads Activity rows newest first with keyset pagination (``before`` = the last id seen), so a
 page costs the same whatever the trail's length. For customers, staff-only rows are left out
-and sensitive values (identity numbers, dates of birth) are masked.
+and sensitive values (identity numbers, dates of birth) are masked. The staff console's
+customer 360 shows every row (staff notes and reveals included) and masks sensitive values
+too (``mask_sensitive=True``): staff see them only through a recorded reveal.
 """
 
 from __future__ import annotations
@@ -32,8 +34,15 @@ VERBS: dict[str, tuple[str, str]] = {
     "invitation.sent": ("contacts", "sent a portal invitation to {target}"),
     "invitation.cancelled": ("contacts", "cancelled the portal invitation of {target}"),
     "invitation.accepted": ("contacts", "accepted the portal invitation and can now sign in"),
-    "note.added": ("account", "added a staff note"),  # staff_only: customers never see it
+    "note.added": ("notes", "added a staff note"),  # staff_only: customers never see it
     "invitation.renewal_requested": ("contacts", "asked for a new invitation for {target}"),
+    # staff_only: "revealed the Identity document number" (the field's name is in changes)
+    "customer.field_revealed": ("reveals", "revealed a masked value"),
+    # staff_only: the exemption's reference is staff business; customers see "Tax-exempt"
+    "tax_exemption.set": ("tax", "made the account tax-exempt"),
+    "tax_exemption.removed": ("tax", "ended the account's tax exemption"),
+    # no customer: shown in staff-wide views only
+    "customers.exported": ("account", "exported the customer list"),
 }
 # Verbs whose change lines are worth listing under the sentence.
 DETAILED_VERBS = frozenset({"contact.created", "contact.updated", "contact.deleted"})
@@ -41,6 +50,12 @@ GROUPS: dict[str, str] = {
     "profile": "Profile changes",
     "contacts": "Contacts and portal access",
     "account": "Account",
+}
+# Groups of staff-only verbs: filters in the staff console only (customers never see them).
+STAFF_GROUPS: dict[str, str] = {
+    "notes": "Staff notes",
+    "reveals": "Revealed values",
+    "tax": "Tax exemption",
 }
 
 
@@ -69,6 +84,8 @@ class TrailEntry:
     summary: str
     lines: tuple[ChangeLine, ...]
     reason: str
+    target_id: str = ""
+    staff_only: bool = False
 
     @property
     def sentence(self) -> str:
@@ -102,8 +119,11 @@ def customer_trail(
     until: datetime | None = None,
     before: int | None = None,
     limit: int = PAGE_SIZE,
+    mask_sensitive: bool | None = None,
 ) -> TrailPage:
-    """One page of ``customer``'s trail, newest first, filtered by who, what and when."""
+    """One page of ``customer``'s trail, newest first, filtered by who, what and when.
+    ``mask_sensitive`` (default: ``for_customer``) masks identity numbers and birth dates."""
+    masked = for_customer if mask_sensitive is None else mask_sensitive
     rows = Activity.objects.for_customer(customer.pk, include_staff_only=not for_customer)
     if actor_id is not None:
         rows = rows.filter(actor_id=actor_id)
@@ -116,12 +136,13 @@ def customer_trail(
     if before is not None:
         rows = rows.filter(id__lt=before)
     found = list(rows.order_by("-id")[: limit + 1])
-    entries = [describe(row, customer, for_customer=for_customer) for row in found[:limit]]
+    entries = [describe(row, customer, for_customer=masked) for row in found[:limit]]
     next_before = found[limit - 1].id if len(found) > limit else None
     return TrailPage(entries, next_before)
 
 
 def describe(row: Activity, customer: Customer, *, for_customer: bool) -> TrailEntry:
+    """``row`` in words; ``for_customer`` masks sensitive values."""
     _, summary = VERBS.get(row.verb, ("", row.verb.replace(".", " ").replace("_", " ")))
     # In the profile's field order: PostgreSQL's jsonb does not keep the keys' order.
     changes = sorted((row.changes or {}).items(), key=lambda item: _field_order(item[0]))
@@ -133,6 +154,8 @@ def describe(row: Activity, customer: Customer, *, for_customer: bool) -> TrailE
     if row.verb == "customer.updated" and lines:
         labels = [line.label for line in lines]
         summary = "changed " + _join(labels)
+    if row.verb == "customer.field_revealed":
+        summary, lines = _revealed_summary(row), ()
     return TrailEntry(
         id=row.id,
         verb=row.verb,
@@ -142,7 +165,16 @@ def describe(row: Activity, customer: Customer, *, for_customer: bool) -> TrailE
         summary=summary.format(target=row.target_repr),
         lines=lines,
         reason=row.reason,
+        target_id=row.target_id,
+        staff_only=row.staff_only,
     )
+
+
+def _revealed_summary(row: Activity) -> str:
+    change = (row.changes or {}).get("field")
+    name = change[1] if isinstance(change, list) and len(change) == 2 else ""
+    spec = policy.FIELDS_BY_NAME.get(str(name))
+    return f"revealed the {spec.label}" if spec else "revealed a masked value"
 
 
 FIELD_ORDER = {spec.name: index for index, spec in enumerate(policy.FIELDS)}

@@ -215,3 +215,25 @@ DEMO_CUSTOMERS = [
         },
     ),
 ]
+
+
+@dataclass(frozen=True)
+class DemoTaxRule:
+    country: str
+    name: str
+    rate: str  # percent
+    effective_from: str  # ISO date; a later rule for the country ends this one
+
+
+# In date order per country: each rule ends the one before it (rates change by a new rule).
+DEMO_TAX_RULES = [
+    DemoTaxRule("MY", "SST", "6.00", "2018-09-01"),
+    DemoTaxRule("MY", "SST", "8.00", "2024-03-01"),
+    DemoTaxRule("SG", "GST", "7.00", "2007-07-01"),
+    DemoTaxRule("SG", "GST", "8.00", "2023-01-01"),
+    DemoTaxRule("SG", "GST", "9.00", "2024-01-01"),
+    DemoTaxRule("ID", "PPN", "10.00", "1985-01-01"),
+    DemoTaxRule("ID", "PPN", "11.00", "2022-04-01"),
+    DemoTaxRule("TH", "VAT", "7.00", "1999-04-01"),
+    DemoTaxRule("PH", "VAT", "12.00", "2006-02-01"),
+]

@@ -205,7 +205,7 @@ class _Rows:
 
     def __init__(self, model: type[Model]) -> None:
         fields = list(model._meta.concrete_fields)
-        self.columns = [f.column for f in fields]
+        self.columns = [str(f.column) for f in fields]
         self.table = model._meta.db_table
         self.position = {f.attname: i for i, f in enumerate(fields)}
         self.template = [f.get_db_prep_save(f.get_default(), connection) for f in fields]
@@ -339,19 +339,32 @@ def generate(
 
 @contextmanager
 def _search_triggers_paused() -> Iterator[None]:
-    """SQLite: drop the triggers that index each row for search while loading (the batches
-    are indexed at once by ``_index_for_search``), and put them back whatever happens."""
-    if connection.vendor != "sqlite":
-        yield
-        return
+    """Make per-row search indexing cheap while loading, and restore it whatever happens.
+
+    SQLite: drop the triggers that index each row (the batches are indexed at once by
+    ``_index_for_search``). PostgreSQL: let the trigram GIN indexes queue new entries
+    (``fastupdate``) and merge the queue once at the end.
+    """
+    statements = (
+        search_sql.SQLITE_TRIGGERS
+        if connection.vendor == "sqlite"
+        else [
+            *(f"SELECT gin_clean_pending_list('{name}')" for name in search_sql.PG_GIN_INDEXES),
+            *(f"ALTER INDEX {name} SET (fastupdate = off)" for name in search_sql.PG_GIN_INDEXES),
+        ]
+    )
     with connection.cursor() as cursor:
-        for name in search_sql.SQLITE_TRIGGER_NAMES:
-            cursor.execute(f"DROP TRIGGER IF EXISTS {name}")
+        if connection.vendor == "sqlite":
+            for name in search_sql.SQLITE_TRIGGER_NAMES:
+                cursor.execute(f"DROP TRIGGER IF EXISTS {name}")
+        else:
+            for name in search_sql.PG_GIN_INDEXES:
+                cursor.execute(f"ALTER INDEX {name} SET (fastupdate = on)")
     try:
         yield
     finally:
         with connection.cursor() as cursor:
-            for statement in search_sql.SQLITE_TRIGGERS:
+            for statement in statements:
                 cursor.execute(statement)
 
 

@@ -41,7 +41,8 @@ def deliver_email(mail_id: int) -> str:
         mail.status = MailLog.Status.SENT
         mail.sent_at = timezone.now()
         mail.error = ""
-        # Single-use links in the body must not outlive delivery.
+        # Single-use links in the body must not outlive delivery; staff read the redacted
+        # copy (``kept_text``), which stays.
         mail.text_body = ""
         mail.html_body = ""
         mail.save(

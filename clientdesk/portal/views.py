@@ -23,9 +23,10 @@ from clientdesk.customers.models import Customer
 from clientdesk.customers.roles import Capability
 from clientdesk.customers.sections import SECTION_FORMS, SectionForm, section_etag
 from clientdesk.customers.trail import customer_trail
+from clientdesk.taxes.rules import applicable_tax
+from clientdesk.web import profile
 
 from . import activity as activity_page
-from . import profile
 from .mixins import CustomerMixin
 
 
@@ -51,6 +52,7 @@ class CustomerHomeView(CustomerMixin, TemplateView):
     def get_context_data(self, **kwargs: Any) -> dict[str, Any]:
         context = super().get_context_data(**kwargs)
         context["contact_count"] = self.customer.contacts.count()
+        context["tax"] = applicable_tax(self.customer)
         return context
 
 

@@ -1,38 +1,26 @@
 """A customer's contacts in the staff console: the same pages and actions as the portal's
-Portal settings & contacts, behind the staff access check. Every staff role may look;
-support, manager and superusers may change (the actions enforce it too)."""
+Portal settings & contacts, behind the staff access check, inside the customer 360's frame
+(the Contacts tab). Every staff role may look; support, manager and superusers may change
+(the actions enforce it too)."""
 
 from __future__ import annotations
 
-from typing import Any, ClassVar
+from typing import ClassVar
 
-from django.http import Http404, HttpRequest, HttpResponseBase
-
-from clientdesk.customers.access import parse_customer_number
 from clientdesk.customers.contact_rules import STAFF_CONTACT_MANAGERS
-from clientdesk.customers.models import Customer
 from clientdesk.web import contacts as shared
 
-from .mixins import StaffRequiredMixin
+# StaffCustomerMixin lives with the 360 (it loads what the frame's header shows); it is
+# re-exported here for the staff pages that import it from this module.
+from .customer360 import CustomerFrameMixin, StaffCustomerMixin
+
+__all__ = ["StaffCustomerMixin"]
 
 
-class StaffCustomerMixin(StaffRequiredMixin):
-    """Resolves ``self.customer`` from ``/staff/customers/<number>/`` (unknown: 404)."""
-
-    customer: Customer
-
-    def dispatch(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponseBase:
-        number = parse_customer_number(str(kwargs.get("number", "")))
-        customer = Customer.objects.filter(number=number).first() if number else None
-        if customer is None:
-            raise Http404("No such customer.")
-        self.customer = customer
-        return super().dispatch(request, *args, **kwargs)
-
-
-class StaffContacts(StaffCustomerMixin):
+class StaffContacts(CustomerFrameMixin):
     url_namespace = "staff"
-    base_template = "staff/base.html"
+    base_template = "staff/customer/contacts_frame.html"
+    frame_tab = "contacts"
 
 
 class StaffContactsChange(StaffContacts):

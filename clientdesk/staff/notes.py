@@ -1,5 +1,6 @@
-"""A customer's staff notes in the console: the list (pinned first) and the form to add
-one. Every staff role may read and write notes; customers never see them."""
+"""A customer's staff notes in the console (the customer 360's Notes tab): the list (pinned
+first, then newest) and the form to add one. Every staff role may read and write notes;
+customers never see them."""
 
 from __future__ import annotations
 
@@ -17,7 +18,9 @@ from clientdesk.core.errors import DomainError
 from clientdesk.customers import notes
 from clientdesk.customers.models import Note
 
-from .contacts import StaffCustomerMixin
+from .customer360 import CustomerFrameMixin
+
+NOTES_SHOWN = 100
 
 
 class NoteForm(forms.Form):
@@ -37,8 +40,9 @@ class NoteForm(forms.Form):
     pinned = forms.BooleanField(label="Pin to the top", required=False)
 
 
-class NotesView(StaffCustomerMixin, View):
+class NotesView(CustomerFrameMixin, View):
     template_name = "staff/notes.html"
+    frame_tab = "notes"
 
     def get(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
         return self.page(NoteForm())
@@ -65,10 +69,10 @@ class NotesView(StaffCustomerMixin, View):
         return HttpResponseRedirect(reverse("staff:notes", args=[self.customer.number]))
 
     def page(self, form: NoteForm, *, status: int = 200) -> TemplateResponse:
-        context = {
-            "customer": self.customer,
-            "form": form,
-            "notes": notes.notes_for(self.customer),
-            "staff_roles": sorted(self.staff_roles),
-        }
+        context = self.frame(form=form, notes=notes.notes_for(self.customer, limit=NOTES_SHOWN))
+        context["more_notes"] = self.note_count > NOTES_SHOWN
         return TemplateResponse(self.request, self.template_name, context, status=status)
+
+    @property
+    def note_count(self) -> int:
+        return int(getattr(self.customer, "note_count", 0) or 0)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime
 from typing import Any
 
 from django.core.management.base import BaseCommand
@@ -17,7 +18,10 @@ from clientdesk.demo.data import (
     DEMO_PASSWORD,
     DEMO_SOFTWARE_LEVELS,
     DEMO_STAFF,
+    DEMO_TAX_RULES,
 )
+from clientdesk.taxes import actions as tax_actions
+from clientdesk.taxes.models import TaxRule
 from clientdesk.users import actions as user_actions
 from clientdesk.users.models import User
 
@@ -34,6 +38,9 @@ class Command(BaseCommand):
         else:
             self._load()
             self.stdout.write(self.style.SUCCESS("Demo data loaded."))
+        added = self._load_tax_rules()
+        if added:
+            self.stdout.write(self.style.SUCCESS(f"Demo tax rules added for {', '.join(added)}."))
         if options["print_logins"]:
             self.stdout.write("")
             self.stdout.write(f"Demo sign-ins (password for all: {DEMO_PASSWORD})")
@@ -99,3 +106,26 @@ class Command(BaseCommand):
                     user=users.get(person.email) if person.portal == "active" else None,
                     actor=system,
                 )
+
+    @transaction.atomic
+    def _load_tax_rules(self) -> list[str]:
+        """The demo tax rules, through the same action managers use. A country that has
+        rules already is left alone, so a second run (or rules a manager keeps) changes
+        nothing, and databases seeded before tax rules existed get them."""
+        system = Actor.system()
+        existing = set(TaxRule.objects.values_list("country", flat=True).distinct())
+        added: list[str] = []
+        for demo in DEMO_TAX_RULES:
+            if demo.country in existing:
+                continue
+            tax_actions.add_tax_rule(
+                country=demo.country,
+                name=demo.name,
+                rate=demo.rate,
+                effective_from=datetime.date.fromisoformat(demo.effective_from),
+                reason="Demo data",
+                actor=system,
+            )
+            if demo.country not in added:
+                added.append(demo.country)
+        return added

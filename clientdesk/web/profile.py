@@ -1,14 +1,20 @@
-"""My Account: the profile sections as the portal shows them to one contact.
+"""The profile sections as people see them: My Account in the portal and the Profile tab of
+the staff console's customer 360.
 
 Everything here reads the field policy (``customers.policy``): which fields the viewer sees,
-which they may change, and why the others are locked. The views only add URLs and pick a
-template. Nothing here queries the database: pass a customer loaded with
+which they may change, and why the others are locked. The views only add URLs (``links``)
+and pick a template. Nothing here queries the database: pass a customer loaded with
 ``customers.queries.profile_customer`` so the primary email and software level are at hand.
+
+Staff see sensitive values (identity numbers, dates of birth) masked unless the field is in
+``revealed`` (revealing is an action of its own, recorded in Activity:
+``customers.reveal.reveal_field``). Customers see their own values in full.
 """
 
 from __future__ import annotations
 
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -19,7 +25,7 @@ from django.utils.datastructures import MultiValueDict
 
 from clientdesk.customers import einvoice, policy
 from clientdesk.customers.actions import billing_identity
-from clientdesk.customers.display import display_value, format_value, mask
+from clientdesk.customers.display import display_value, format_value, mask, masked_for_customer
 from clientdesk.customers.models import Customer
 from clientdesk.customers.policy import Authority, FieldAccess, Section
 from clientdesk.customers.sections import jsonable, raw_value
@@ -45,6 +51,22 @@ SECTION_DESCRIPTIONS: dict[Section, str] = {
     Section.BILLING: "The name and address printed on your invoices.",
     Section.PREFERENCES: "Currency, time zone, language and the software level you run.",
     Section.ACCOUNT: "How your provider has set up this account.",
+}
+
+# The same sections described for staff (the customer 360's Profile tab).
+STAFF_SECTION_DESCRIPTIONS: dict[Section, str] = {
+    Section.PERSONAL: "The account holder as on their identity document. Identity numbers "
+    "and dates of birth stay masked until you reveal them; each reveal is recorded.",
+    Section.EINVOICE: "What goes on the e-invoices issued to this customer (LHDN MyInvois).",
+    Section.BUSINESS: "How the company is registered and how it presents itself.",
+    Section.CONTACT: "Where the customer is reached. The primary email is the owner's login "
+    "and changes only with the email-change procedure.",
+    Section.LEGAL: "The organisation's registered name and address. The country decides the "
+    "tax applied.",
+    Section.BILLING: "The name and address on invoices. By default they are the legal ones; "
+    "turn off “Billing follows legal” to set a different billing name.",
+    Section.PREFERENCES: "Currency, time zone, language and software level.",
+    Section.ACCOUNT: "Staff-only settings: customer type, pricing and billing mode.",
 }
 
 BILLING_COPY_FIELDS = frozenset(f.name for f in policy.FIELDS if f.section == Section.BILLING) - {
@@ -85,6 +107,8 @@ class Row:
     note: str = ""
     note_link_url: str = ""
     note_link_label: str = ""
+    sensitive: bool = False  # staff: shown masked until revealed
+    revealed: bool = False  # staff: the clear value, after a recorded reveal
 
 
 @dataclass
@@ -196,44 +220,89 @@ def account_url(number: int, *, open_section: str = "") -> str:
     return url
 
 
-def build_section(customer: Customer, section: Section, authority: Authority) -> SectionView | None:
-    """The section as ``authority`` sees it, or None when they see none of its fields."""
+@dataclass(frozen=True)
+class SectionLinks:
+    """Where a section's pencil (``edit``), its form (``save``, POST) and Cancel (``cancel``)
+    go: each interface has its own URLs."""
+
+    edit: Callable[[int, Section], str]
+    save: Callable[[int, Section], str]
+    cancel: Callable[[int, Section], str]
+
+
+PORTAL_LINKS = SectionLinks(edit=edit_url, save=section_url, cancel=section_url)
+
+
+def build_section(
+    customer: Customer,
+    section: Section,
+    authority: Authority,
+    *,
+    links: SectionLinks = PORTAL_LINKS,
+    revealed: frozenset[str] = frozenset(),
+) -> SectionView | None:
+    """The section as ``authority`` sees it, or None when they see none of its fields.
+    ``revealed``: the sensitive fields a staff member has just revealed."""
     accesses = policy.section_access(section, authority, customer)
     visible = [a for a in accesses if a.visible]
     if not visible:
         return None
     editable = [a.field.name for a in accesses if a.editable]
-    rows = _rows(customer, section, visible)
+    rows = _rows(customer, section, visible, authority=authority, revealed=revealed)
+    descriptions = STAFF_SECTION_DESCRIPTIONS if authority.is_staff else SECTION_DESCRIPTIONS
     view = SectionView(
         key=section.value,
         title=policy.SECTION_TITLES[section],
-        description=SECTION_DESCRIPTIONS[section],
+        description=descriptions[section],
         rows=rows,
         can_edit=bool(editable),
         editable=editable,
-        edit_url=edit_url(customer.number, section),
-        action_url=section_url(customer.number, section),
-        cancel_url=section_url(customer.number, section),
+        edit_url=links.edit(customer.number, section),
+        action_url=links.save(customer.number, section),
+        cancel_url=links.cancel(customer.number, section),
     )
     view.note = _shared_lock_reason(rows)
     if section == Section.EINVOICE:
-        view.einvoice = einvoice_status(customer, authority)
+        view.einvoice = einvoice_status(customer, authority, revealed=revealed)
         view.badge = view.einvoice.badge
-        view.extra_template = "portal/partials/einvoice_status.html"
+        view.extra_template = (
+            "staff/customer/einvoice_status.html"
+            if authority.is_staff
+            else "portal/partials/einvoice_status.html"
+        )
     return view
 
 
-def build_sections(customer: Customer, authority: Authority) -> list[SectionView]:
+def build_sections(
+    customer: Customer,
+    authority: Authority,
+    *,
+    links: SectionLinks = PORTAL_LINKS,
+    revealed: frozenset[str] = frozenset(),
+) -> list[SectionView]:
     applicable = set(policy.sections_for(customer.kind))
     views = [
-        build_section(customer, section, authority)
+        build_section(customer, section, authority, links=links, revealed=revealed)
         for section in SECTION_ORDER
         if section in applicable
     ]
     return [view for view in views if view is not None]
 
 
-def _rows(customer: Customer, section: Section, visible: list[FieldAccess]) -> list[Row]:
+def masks_sensitive(authority: Authority) -> bool:
+    """Staff see identity numbers and dates of birth masked until they reveal them."""
+    return authority.is_staff
+
+
+def _rows(
+    customer: Customer,
+    section: Section,
+    visible: list[FieldAccess],
+    *,
+    authority: Authority,
+    revealed: frozenset[str],
+) -> list[Row]:
+    masking = masks_sensitive(authority)
     rows: list[Row] = []
     following = customer.billing_follows_legal
     if section == Section.BUSINESS:
@@ -250,13 +319,19 @@ def _rows(customer: Customer, section: Section, visible: list[FieldAccess]) -> l
         name = access.field.name
         if section == Section.BILLING and following and name in BILLING_COPY_FIELDS:
             continue
+        value = display_value(customer, name)
+        hidden = masking and access.field.sensitive and bool(value)
+        if hidden and name not in revealed:
+            value = masked_for_customer(access.field, value)
         rows.append(
             Row(
                 label=access.field.label,
-                value=display_value(customer, name),
+                value=value,
                 name=name,
                 locked=not access.editable,
                 locked_help=access.reason if not access.editable else "",
+                sensitive=hidden and name not in revealed,
+                revealed=hidden and name in revealed,
             )
         )
         if name == "billing_follows_legal" and following:
@@ -297,7 +372,9 @@ def _shared_lock_reason(rows: list[Row]) -> str:
     return reason
 
 
-def einvoice_status(customer: Customer, authority: Authority) -> EInvoiceStatus:
+def einvoice_status(
+    customer: Customer, authority: Authority, *, revealed: frozenset[str] = frozenset()
+) -> EInvoiceStatus:
     ready = einvoice.readiness(customer)
     scheme, number = einvoice.registration(customer)
     source = "Business Details" if customer.is_business else "Personal Details"
@@ -305,7 +382,10 @@ def einvoice_status(customer: Customer, authority: Authority) -> EInvoiceStatus:
     if scheme:
         source_field = "registration_number" if customer.is_business else "id_number"
         spec = policy.field(source_field)
-        if authority.can_view(spec):
+        hidden = masks_sensitive(authority) and spec.sensitive and source_field not in revealed
+        if hidden:  # staff: masked as on the Personal Details row
+            shown = masked_for_customer(spec, format_value(source_field, number, customer=customer))
+        elif authority.can_view(spec):
             shown = format_value(source_field, number, customer=customer)
         else:
             shown = mask(number)
