@@ -18,7 +18,6 @@ from clientdesk.events.publish import publish
 from . import contact_actions, contact_forms, policy, reference, validators
 from .models import DEFAULT_TOPICS, Contact, Customer
 from .policy import Section
-from .resources import contact_resource
 from .roles import Role
 from .sections import SECTION_FORMS, jsonable, raw_value, section_etag
 
@@ -110,8 +109,10 @@ def create_customer(
             customer=customer,
             data={"number": customer.client_id, **initial},
         )
-        if owner_values is not None:
-            _add_owner(customer, owner_values, actor=actor)
+        if owner_values is not None:  # the owner, invited once the transaction commits
+            contact_actions.create_contact(
+                customer, values={**owner_values, "portal_access": True}, actor=actor
+            )
     return customer
 
 
@@ -207,26 +208,6 @@ def _validated_new_customer(
     if errors:
         raise DomainError(ErrorCode.INVALID, "Some values need correcting.", errors=errors)
     return cleaned
-
-
-def _add_owner(customer: Customer, values: dict[str, Any], *, actor: Actor) -> Contact:
-    """The new customer's owner contact, then portal access on (the invitation).
-
-    ``contact_actions.create_contact`` gives the owner role only to the system (elsewhere
-    ownership moves by a transfer); a brand-new customer has no owner yet, so its opening
-    adds one here, with the same Activity row and event as any new contact.
-    """
-    contact = Contact(customer=customer, portal_access=False, **values)
-    contact.save()
-    record(
-        "contact.created",
-        actor=actor,
-        customer=customer,
-        target=contact,
-        changes={name: [None, value] for name, value in values.items() if value not in ("", [])},
-    )
-    publish("contact.created", actor=actor, customer=customer, data=contact_resource(contact))
-    return contact_actions.grant_portal_access(contact, actor=actor)
 
 
 def authority_of(actor: Actor, customer: Customer) -> policy.Authority:

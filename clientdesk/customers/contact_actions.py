@@ -35,6 +35,7 @@ def create_contact(
     user: User | None = None,
 ) -> Contact:
     """Add a person to ``customer``. With ``portal_access`` on, they are invited at once.
+    The owner role is given only to a customer's first owner, by the system or staff.
 
     ``values``: first_name, last_name, email, phone, job_title, role, notification_topics,
     portal_access (strings as typed, or Python values). ``user`` links an existing sign-in
@@ -52,8 +53,10 @@ def create_contact(
             name = sorted(unknown)[0]
             raise DomainError(ErrorCode.INVALID, f"{name} is not a contact field.", field=name)
         role = str(values.get("role") or Role.MEMBER)
-        owner_allowed = (
-            actor.source == Source.SYSTEM and not customer.contacts.filter(role=Role.OWNER).exists()
+        # A customer without an owner gets its first one from the system or staff (when the
+        # account is opened); after that, ownership moves only by a transfer.
+        owner_allowed = actor.source in (Source.SYSTEM, Source.STAFF) and (
+            not customer.contacts.filter(role=Role.OWNER).exists()
         )
         roles = [*who.grantable_roles, *([Role.OWNER] if owner_allowed else [])]
         if role == Role.OWNER and not owner_allowed:

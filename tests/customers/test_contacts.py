@@ -335,6 +335,21 @@ def test_the_system_adds_the_first_owner_of_a_new_customer(db) -> None:
     assert owner.portal_access and owner.user is not None
 
 
+def test_staff_add_the_first_owner_of_a_customer_without_one(world) -> None:
+    customer = factories.make_customer()
+    actor = staff(world, "staff_support")
+    owner = create_contact(customer, values={**NEW_PERSON, "role": "owner"}, actor=actor)
+    assert owner.is_owner
+    refused(
+        ErrorCode.NOT_ALLOWED,
+        create_contact,
+        customer,
+        values={**NEW_PERSON, "email": "second@example.org", "role": "owner"},
+        actor=actor,
+        customer=customer,
+    )
+
+
 @pytest.mark.parametrize("persona", ["a_member", "a_billing", "a_technical"])
 def test_a_contact_without_the_manage_capability_cannot_add(world, persona) -> None:
     refused(
