@@ -43,13 +43,30 @@ VERBS: dict[str, tuple[str, str]] = {
     "tax_exemption.removed": ("tax", "ended the account's tax exemption"),
     # no customer: shown in staff-wide views only
     "customers.exported": ("account", "exported the customer list"),
+    "customer.primary_email_changed": ("profile", "changed the primary (login) email"),
+    "change_request.submitted": ("requests", "asked for a change ({target})"),
+    "change_request.commented": ("requests", "wrote on {target}"),
+    "change_request.cancelled": ("requests", "cancelled {target}"),
+    "change_request.approved": ("requests", "approved {target}"),
+    "change_request.rejected": ("requests", "rejected {target}"),
 }
 # Verbs whose change lines are worth listing under the sentence.
-DETAILED_VERBS = frozenset({"contact.created", "contact.updated", "contact.deleted"})
+DETAILED_VERBS = frozenset(
+    {
+        "contact.created",
+        "contact.updated",
+        "contact.deleted",
+        "customer.primary_email_changed",
+        "change_request.submitted",
+        "change_request.commented",
+        "change_request.approved",
+    }
+)
 GROUPS: dict[str, str] = {
     "profile": "Profile changes",
     "contacts": "Contacts and portal access",
     "account": "Account",
+    "requests": "Change requests",
 }
 # Groups of staff-only verbs: filters in the staff console only (customers never see them).
 STAFF_GROUPS: dict[str, str] = {

@@ -1,4 +1,4 @@
-from django.urls import path
+from django.urls import include, path
 
 from . import contacts, invitations, views
 
@@ -58,4 +58,5 @@ urlpatterns = [
         name="invitation-cancel",
     ),
     path("c/<str:number>/settings/me/", contacts.MyContactView.as_view(), name="my-contact"),
+    path("", include("clientdesk.portal.urls_change_requests")),
 ]

@@ -46,5 +46,7 @@ urlpatterns = [
     path("", include("clientdesk.staff.urls_accounts")),
     path("", include("clientdesk.staff.urls_maillog")),
     path("", include("clientdesk.staff.urls_taxes")),
+    path("", include("clientdesk.staff.urls_change_requests")),
+    path("", include("clientdesk.staff.urls_email_change")),
     path("", include("clientdesk.staff.urls_customer360")),
 ]

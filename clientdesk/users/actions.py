@@ -83,3 +83,19 @@ def create_user(
             changes={"email": [None, user.email], "staff_roles": [None, staff_roles or []]},
         )
     return user
+
+
+def end_all_sessions(user: Any, *, actor: Actor, reason: str) -> int:
+    """End every session of ``user`` (their login changed under them); returns how many."""
+    sessions = list(UserSession.objects.purge_and_list(user))
+    for session in sessions:
+        session.end()
+    if sessions:
+        record(
+            "user.sessions_ended",
+            actor=actor,
+            target=user,
+            changes={"sessions": [len(sessions), 0]},
+            reason=reason,
+        )
+    return len(sessions)

@@ -79,6 +79,18 @@ class User(AbstractBaseUser, PermissionsMixin):
         super().clean()
         self.email = normalize_email(self.email)
 
+    def _get_session_auth_hash(self, secret: str | None = None) -> str:
+        """Sessions are bound to the password *and* the login email: changing either signs
+        the user out everywhere (Django checks this hash on every request)."""
+        from django.utils.crypto import salted_hmac
+
+        return salted_hmac(
+            "clientdesk.users.User.session_auth_hash",
+            f"{self.password}|{self.email_key}",
+            secret=secret,
+            algorithm="sha256",
+        ).hexdigest()
+
     @property
     def display_name(self) -> str:
         return self.full_name or self.email.split("@")[0]

@@ -40,6 +40,7 @@ INSTALLED_APPS = [
     "clientdesk.users",
     "clientdesk.customers",
     "clientdesk.taxes",
+    "clientdesk.change_requests",
     "clientdesk.audit",
     "clientdesk.events",
     "clientdesk.notifications",
@@ -269,3 +270,12 @@ COUNTRIES_FIRST_BREAK = "──────────"
 # Portal invitations one customer may send per hour (first sends and resends together):
 # enough for onboarding a team, too few for a spam relay.
 CLIENTDESK_INVITATIONS_PER_HOUR = 20
+
+# --- Change requests and the login email ---------------------------------------------------
+# Where "new change request" emails go; empty: every active manager.
+CLIENTDESK_CHANGE_REQUEST_INBOX: list[str] = []
+# The address customers are told to write to if a change to their login was not theirs.
+CLIENTDESK_SUPPORT_EMAIL = "support@clientdesk.example"
+# Seed 000's default: only staff change a login email (the SOP). True lets the owner change
+# it themselves, verified by a link to the new address (change_requests/self_service.py).
+CLIENTDESK_SELF_SERVICE_EMAIL_CHANGE = False

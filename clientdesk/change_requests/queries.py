@@ -1,0 +1,105 @@
+"""Reading change requests: a customer's, the staff queue, and one request with its thread.
+
+Lookups are scoped: a portal contact gets only their customer's requests of kinds their role
+may see (``actions.may_see``); anything else is "not found".
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import timedelta
+from typing import Any
+
+from django.db.models import Count, QuerySet
+from django.utils import timezone
+
+from clientdesk.customers.models import Customer
+
+from .actions import may_see
+from .models import OPEN_STATUSES, ChangeRequest, Kind, Message, Status
+
+QUEUE_PAGE = 50
+
+
+def open_requests(customer: Customer) -> dict[str, ChangeRequest]:
+    """The customer's open requests by kind (at most one per kind): one query."""
+    rows = ChangeRequest.objects.filter(customer=customer, status__in=OPEN_STATUSES)
+    return {request.kind: request for request in rows}
+
+
+def open_count(customer: Customer) -> int:
+    return ChangeRequest.objects.filter(customer=customer, status__in=OPEN_STATUSES).count()
+
+
+def visible_kinds(role: str) -> list[str]:
+    return [kind.value for kind in Kind if may_see(role, kind.value)]
+
+
+def for_customer(customer: Customer, *, role: str | None = None, limit: int = 100) -> list[Any]:
+    """The customer's requests newest first; ``role``: only those a contact with it sees."""
+    rows: QuerySet[ChangeRequest] = ChangeRequest.objects.filter(customer=customer)
+    if role is not None:
+        rows = rows.filter(kind__in=visible_kinds(role))
+    return list(rows.select_related("customer").order_by("-id")[:limit])
+
+
+def get_for_contact(customer: Customer, number: int, *, role: str) -> ChangeRequest | None:
+    return (
+        ChangeRequest.objects.filter(customer=customer, number=number, kind__in=visible_kinds(role))
+        .select_related("customer")
+        .first()
+    )
+
+
+def get_for_staff(number: int) -> ChangeRequest | None:
+    return (
+        ChangeRequest.objects.filter(number=number)
+        .select_related("customer", "submitted_by", "decided_by")
+        .first()
+    )
+
+
+def thread(request: ChangeRequest) -> list[Message]:
+    return list(request.messages.select_related("author").order_by("id"))
+
+
+@dataclass(frozen=True)
+class QueueFilters:
+    """The staff queue's filters; unknown values are ignored by ``read``."""
+
+    status: str = "open"  # a status, "open" (open + awaiting) or "all"
+    kind: str = ""
+    older_than_days: int | None = None
+    customer: Customer | None = None
+
+
+STATUS_FILTERS = {"open": list(OPEN_STATUSES), "all": None} | {s.value: [s.value] for s in Status}
+
+
+def queue(
+    filters: QueueFilters, *, after: int | None = None
+) -> tuple[list[ChangeRequest], int | None]:
+    """A page of the queue, oldest first (keyset on id), and the cursor of the next page."""
+    rows = ChangeRequest.objects.select_related("customer")
+    statuses = STATUS_FILTERS.get(filters.status, STATUS_FILTERS["open"])
+    if statuses is not None:
+        rows = rows.filter(status__in=statuses)
+    if filters.kind in Kind.values:
+        rows = rows.filter(kind=filters.kind)
+    if filters.older_than_days:
+        rows = rows.filter(created_at__lt=timezone.now() - timedelta(days=filters.older_than_days))
+    if filters.customer is not None:
+        rows = rows.filter(customer=filters.customer)
+    if after is not None:
+        rows = rows.filter(id__gt=after)
+    page = list(rows.order_by("id")[: QUEUE_PAGE + 1])
+    more = len(page) > QUEUE_PAGE
+    page = page[:QUEUE_PAGE]
+    return page, (page[-1].pk if more and page else None)
+
+
+def counts_by_status() -> dict[str, int]:
+    """How many requests are in each status (one grouped query over the status index)."""
+    counted = ChangeRequest.objects.values("status").annotate(n=Count("id")).order_by()
+    found = {row["status"]: row["n"] for row in counted}
+    return {status.value: found.get(status.value, 0) for status in Status}
