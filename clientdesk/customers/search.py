@@ -270,13 +270,44 @@ def _contact_prefix(expression: str, reason: str, shown: str) -> Fetch:
 # left out.
 
 
-def _like_pattern(term: Term) -> str:
-    escaped = term.lower.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+def _like_pattern(text: str) -> str:
+    escaped = text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
     return f"%{escaped}%"
 
 
-def _fts_phrase(term: Term) -> str:
-    return '"' + term.text.replace('"', '""') + '"'
+def _fts_phrase(text: str) -> str:
+    return '"' + text.replace('"', '""') + '"'
+
+
+# Words that end most company names: in a million names their trigrams ("sdn", "bhd", "ltd")
+# sit in most rows, and an index lookup that includes them reads those huge lists.
+LEGAL_FORM_WORDS = frozenset(
+    {"sdn", "bhd", "sdn.", "bhd.", "berhad", "pte", "pte.", "ltd", "ltd.", "limited", "plc"}
+    | {"inc", "inc.", "llc", "corp", "corp.", "co", "co.", "tbk", "pt", "pt.", "&"}
+)
+
+
+def _index_text(term: Term) -> str:
+    """What the trigram index is asked for: the term without its trailing legal-form words
+    ("maju jaya logistik sdn bhd" → "maju jaya logistik"). The whole term is then checked
+    on each row the index returns (``_whole_term``). Only for ASCII terms: SQLite's
+    ``lower()`` folds ASCII only, so the row check must not depend on Unicode case."""
+    words = term.lower.split()
+    if not term.lower.isascii():
+        return term.lower
+    while words and words[-1] in LEGAL_FORM_WORDS:
+        words.pop()
+    core = " ".join(words)
+    return core if len(core) >= 3 else term.lower
+
+
+def _whole_term(term: Term, core: str, expression: str) -> tuple[str, list[Any]]:
+    """When the index was asked for less than the term, the rows must still contain all of
+    it. ``instr``/``strpos`` on purpose: a LIKE here would be served from the index again."""
+    if core == term.lower:
+        return "", []
+    function = "strpos" if _postgres() else "instr"
+    return f"AND {function}(lower({expression}), %s) > 0", [term.lower]
 
 
 def _not_prefix(term: Term, expression: str) -> tuple[str, list[Any]]:
@@ -289,20 +320,22 @@ def _not_prefix(term: Term, expression: str) -> tuple[str, list[Any]]:
 def _customer_name_infix(term: Term, after: list[Any] | None, limit: int) -> list[Row]:
     extra, params = _after(after, "c.id")
     exclude, excluded = _not_prefix(term, "c.display_name")
+    core = _index_text(term)
+    whole, whole_params = _whole_term(term, core, search_sql.customer_names("c"))
     if _postgres():
         found = _rows(
             "SELECT c.id, c.display_name, c.legal_name, c.trading_name FROM customers_customer c "
-            f"WHERE lower({search_sql.customer_names('c')}) LIKE %s{extra} {exclude} "
+            f"WHERE lower({search_sql.customer_names('c')}) LIKE %s{extra} {exclude} {whole} "
             "ORDER BY c.id LIMIT %s",
-            [_like_pattern(term), *params, *excluded, limit],
+            [_like_pattern(core), *params, *excluded, *whole_params, limit],
         )
     else:
         found = _rows(
             "SELECT c.id, c.display_name, c.legal_name, c.trading_name "
             "FROM customers_customer_search s JOIN customers_customer c ON c.id = s.rowid "
             f"WHERE customers_customer_search MATCH %s{extra.replace('c.id', 's.rowid')} "
-            f"{exclude} ORDER BY s.rowid LIMIT %s",
-            [_fts_phrase(term), *params, *excluded, limit],
+            f"{exclude} {whole} ORDER BY s.rowid LIMIT %s",
+            [_fts_phrase(core), *params, *excluded, *whole_params, limit],
         )
     rows = []
     for pk, display, legal, trading in found:
@@ -329,7 +362,7 @@ def _contact_name_infix(term: Term, after: list[Any] | None, limit: int) -> list
             "SELECT c.id, c.customer_id, c.first_name, c.last_name FROM customers_contact c "
             f"WHERE lower({search_sql.contact_name('c')}) LIKE %s{extra} {exclude} "
             "ORDER BY c.id LIMIT %s",
-            [_like_pattern(term), *params, *excluded, limit],
+            [_like_pattern(term.lower), *params, *excluded, limit],
         )
     else:
         found = _rows(
@@ -337,7 +370,7 @@ def _contact_name_infix(term: Term, after: list[Any] | None, limit: int) -> list
             "FROM customers_contact_search s JOIN customers_contact c ON c.id = s.rowid "
             f"WHERE customers_contact_search MATCH %s{extra.replace('c.id', 's.rowid')} "
             f"{exclude} ORDER BY s.rowid LIMIT %s",
-            [_fts_phrase(term), *params, *excluded, limit],
+            [_fts_phrase(term.text), *params, *excluded, limit],
         )
     return [Row([pk], cid, "Contact name", _name(f, la), _name(f, la)) for pk, cid, f, la in found]
 

@@ -301,3 +301,16 @@ def test_name_searches_use_the_trigram_and_prefix_indexes(acme: Customer) -> Non
     assert "customers_customer_name_prefix" in plans
     assert "customers_contact_name_prefix" in plans
     assert "customers_contact_email_prefix" in plans
+
+
+def test_a_full_company_name_matches_as_a_whole_even_without_its_legal_form_in_the_index() -> None:
+    """The infix source asks the index for the name without "Sdn Bhd" (those trigrams are in
+    most rows) and checks the whole term on each row: other firms with the same core name
+    but another ending must not match."""
+    wanted = factories.make_customer("Maju Jaya Logistik Sdn Bhd")
+    factories.make_customer("Maju Jaya Logistik Enterprise")
+    factories.make_customer("Sinar Jaya Logistics Sdn Bhd")
+    page = search_customers("jaya logistik sdn bhd")
+    assert [hit.customer.pk for hit in page.hits] == [wanted.pk]
+    assert page.hits[0].reason == "Name"
+    assert [h.customer.pk for h in search_customers("Sdn Bhd").hits]  # only the legal form
