@@ -13,6 +13,7 @@ old one a notice.
 
 from __future__ import annotations
 
+import zoneinfo
 from dataclasses import dataclass
 from typing import Any
 
@@ -105,7 +106,7 @@ def change_primary_email(
     with transaction.atomic():
         customer = Customer.objects.select_for_update().get(pk=customer.pk)
         owner = (
-            Contact.objects.select_for_update()
+            Contact.objects.select_for_update(of=("self",))
             .filter(customer=customer, role=Role.OWNER)
             .select_related("user")
             .first()
@@ -126,16 +127,18 @@ def change_primary_email(
             raise DomainError(
                 ErrorCode.INVALID, "That is already the login email.", field="new_email"
             )
+        # Sessions first: once the email changes their hash no longer matches, and allauth
+        # would drop them without the record of ending them.
+        end_all_sessions(user, actor=actor, reason="login email changed")
         _set_login_email(user, checked.address)
         _update_linked_contacts(user, checked.address, old=old, actor=actor, reason=why)
-        end_all_sessions(user, actor=actor, reason="login email changed")
         method = VerificationMethod(verification_method)
         note = add_note(
             customer,
             kind=Note.Kind.EMAIL_CHANGE,
             body=(
                 f"Primary email changed from {old} to {checked.address} on "
-                f"{timezone.localtime():%Y-%m-%d %H:%M %Z}.\n"
+                f"{_local_now(customer):%Y-%m-%d %H:%M %Z}.\n"
                 f"Identity verified by: {method.label} (evidence: {evidence}).\n"
                 f"Reason: {why}\nAuthorised by: {authorised_by}."
             ),
@@ -244,6 +247,15 @@ def _notify(customer: Customer, *, old: str, new: str, owner: Contact) -> None:
         context=context,
         customer_id=customer.pk,
     )
+
+
+def _local_now(customer: Customer) -> Any:
+    """Now, in the customer's time zone (the note is read against their calls and emails)."""
+    try:
+        zone = zoneinfo.ZoneInfo(customer.timezone)
+    except (zoneinfo.ZoneInfoNotFoundError, ValueError):
+        zone = zoneinfo.ZoneInfo("UTC")
+    return timezone.localtime(timezone=zone)
 
 
 def _text(value: str, name: str, limit: int, errors: dict[str, list[str]]) -> str:

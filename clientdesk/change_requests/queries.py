@@ -31,6 +31,12 @@ def open_count(customer: Customer) -> int:
     return ChangeRequest.objects.filter(customer=customer, status__in=OPEN_STATUSES).count()
 
 
+def open_total() -> int:
+    """Open requests of every customer (the staff nav's badge): the status index's open
+    entries only, however many requests were ever decided."""
+    return ChangeRequest.objects.filter(status__in=OPEN_STATUSES).count()
+
+
 def visible_kinds(role: str) -> list[str]:
     return [kind.value for kind in Kind if may_see(role, kind.value)]
 
@@ -73,7 +79,11 @@ class QueueFilters:
     customer: Customer | None = None
 
 
-STATUS_FILTERS = {"open": list(OPEN_STATUSES), "all": None} | {s.value: [s.value] for s in Status}
+# "open" means both open statuses; it is merged last so the status of the same name does
+# not replace it.
+STATUS_FILTERS: dict[str, list[str] | None] = {s.value: [s.value] for s in Status}
+STATUS_FILTERS["open"] = [s.value for s in OPEN_STATUSES]
+STATUS_FILTERS["all"] = None
 
 
 def queue(

@@ -78,7 +78,12 @@ class SectionForm(forms.Form):
         country_field = self.address_prefixes[prefix]
         if self.is_bound and country_field in self.fields:
             return str(self.data.get(country_field, "") or "").upper()
-        return raw_value(self.customer, country_field) or ""
+        stored = raw_value(self.customer, country_field) or ""
+        if not stored and country_field != "country":
+            # An address not filled in yet (billing while it follows legal): offer the states
+            # of the account's country, the likeliest one.
+            stored = raw_value(self.customer, "country") or ""
+        return str(stored)
 
     def _add_state_choices(self) -> None:
         """Show the states of the address's country as a list (any value still validates

@@ -14,6 +14,8 @@ urlpatterns = [
     ),
     path("c/<str:number>/", views.CustomerHomeView.as_view(), name="customer-home"),
     path("c/<str:number>/account/", views.AccountView.as_view(), name="account"),
+    # Before the section routes: "account/login-email/" is not a profile section.
+    path("", include("clientdesk.portal.urls_login_email")),
     path(
         "c/<str:number>/account/<str:section>/edit/",
         views.AccountSectionEditView.as_view(),

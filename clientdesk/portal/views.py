@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from django import forms
 from django.contrib import messages
 from django.contrib.auth.mixins import LoginRequiredMixin
 from django.core.exceptions import PermissionDenied
@@ -13,12 +14,16 @@ from django.shortcuts import render
 from django.template.response import TemplateResponse
 from django.urls import reverse
 from django.utils.cache import patch_vary_headers
+from django.utils.html import format_html
+from django.utils.safestring import SafeString
 from django.views import View
 from django.views.generic import TemplateView
 
+from clientdesk.change_requests import actions as request_actions
+from clientdesk.change_requests import queries as request_queries
+from clientdesk.change_requests.models import ChangeRequest
 from clientdesk.core.errors import DomainError, ErrorCode
 from clientdesk.customers import access, policy, queries
-from clientdesk.customers.actions import update_profile_section
 from clientdesk.customers.models import Customer
 from clientdesk.customers.roles import Capability
 from clientdesk.customers.sections import SECTION_FORMS, SectionForm, section_etag
@@ -58,19 +63,41 @@ class CustomerHomeView(CustomerMixin, TemplateView):
 
 # --- My Account ---------------------------------------------------------------------------
 
+NOTE_MAX = request_actions.MESSAGE_MAX
+
+
+class ReviewerNoteForm(forms.Form):
+    """The optional note that goes with a change request (``save_section(note=)``)."""
+
+    note = forms.CharField(
+        required=False,
+        strip=True,
+        label="Note for the reviewer",
+        help_text="Optional. Why the change, or anything that helps the review.",
+        widget=forms.Textarea(attrs={"rows": 3, "maxlength": NOTE_MAX}),
+    )
+
 
 class AccountMixin(CustomerMixin):
     """My Account pages: the customer loaded with everything the profile shows (one query),
-    the viewer's authority under the field policy, and the section named in the URL."""
+    its open change requests (one query), the viewer's authority under the field policy,
+    and the section named in the URL."""
 
     capability = Capability.VIEW_PROFILE
     page_template = "portal/account.html"
     authority: policy.Authority
+    open_requests: dict[str, ChangeRequest]
 
     def load_profile(self) -> None:
         self.customer = queries.profile_customer(self.membership.customer_id)
         self.membership.customer = self.customer
         self.authority = policy.Authority.portal(self.membership.role)
+        # One query for the page; none for roles that may see no request at all.
+        self.open_requests = (
+            request_queries.open_requests(self.customer)
+            if request_queries.visible_kinds(self.membership.role)
+            else {}
+        )
 
     def resolve_section(self, slug: str) -> policy.Section:
         try:
@@ -79,7 +106,9 @@ class AccountMixin(CustomerMixin):
             raise Http404("No such section.") from None
 
     def section_view(self, section: policy.Section) -> profile.SectionView:
-        view = profile.build_section(self.customer, section, self.authority)
+        view = profile.build_section(
+            self.customer, section, self.authority, requests=self.open_requests
+        )
         if view is None:
             raise PermissionDenied("Your role on this account cannot see this section.")
         return view
@@ -92,10 +121,13 @@ class AccountMixin(CustomerMixin):
         *,
         editing: profile.SectionView | None = None,
         form: SectionForm | None = None,
+        note_form: ReviewerNoteForm | None = None,
         open_key: str = "",
     ) -> TemplateResponse:
         """The whole My Account page, with ``editing`` (if any) in edit mode."""
-        sections = profile.build_sections(self.customer, self.authority)
+        sections = profile.build_sections(
+            self.customer, self.authority, requests=self.open_requests
+        )
         for index, view in enumerate(sections):
             if editing is not None and view.key == editing.key:
                 sections[index] = editing
@@ -106,9 +138,23 @@ class AccountMixin(CustomerMixin):
         context = self.get_context_data(
             sections=sections,
             edit_form=form,
+            note_form=note_form if editing is not None and editing.requestable else None,
             read_only=self.customer.is_active and not any(v.can_edit for v in sections),
         )
         return TemplateResponse(self.request, self.page_template, context)
+
+    def edit_partial(
+        self,
+        view: profile.SectionView,
+        form: SectionForm,
+        note_form: ReviewerNoteForm | None = None,
+    ) -> TemplateResponse:
+        if view.requestable and note_form is None:
+            note_form = ReviewerNoteForm()
+        return self.partial(
+            "components/profile_section_form.html",
+            {"section": view, "form": form, "note_form": note_form if view.requestable else None},
+        )
 
     def partial(self, template: str, context: dict[str, Any]) -> TemplateResponse:
         """An htmx fragment (200 even with errors: htmx does not swap 4xx responses)."""
@@ -140,21 +186,30 @@ class AccountSectionEditView(AccountMixin, TemplateView):
         section = self.resolve_section(kwargs["section"])
         view = self.section_view(section)
         if not view.can_edit:
+            if view.request is not None:
+                # Everything here is under an open request: show it (current vs requested).
+                if request.htmx:  # type: ignore[attr-defined]
+                    return _vary_on_htmx(
+                        self.partial("portal/partials/account_section.html", {"section": view})
+                    )
+                url = profile.account_url(self.customer.number, open_section=section.value)
+                return _vary_on_htmx(HttpResponseRedirect(url))
             raise PermissionDenied(profile.cannot_edit_text(section, self.customer))
         view.etag = section_etag(self.customer, section)
         view.editing = True
-        form = self.form_for(section, view.editable)
+        form = self.form_for(section, view.form_fields)
+        note_form = ReviewerNoteForm()
         if request.htmx:  # type: ignore[attr-defined]
-            response: HttpResponse = self.partial(
-                "components/profile_section_form.html", {"section": view, "form": form}
-            )
+            response: HttpResponse = self.edit_partial(view, form, note_form)
         else:
-            response = self.page(editing=view, form=form)
+            response = self.page(editing=view, form=form, note_form=note_form)
         return _vary_on_htmx(response)
 
 
 class AccountSectionView(AccountMixin, TemplateView):
-    """GET: the section in view mode (htmx: Cancel). POST: save the section."""
+    """GET: the section in view mode (htmx: Cancel). POST: save the section through
+    ``change_requests.actions.save_section``: the direct fields apply at once, the approval
+    fields become a change request (seed 002)."""
 
     def get(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
         self.load_profile()
@@ -173,30 +228,36 @@ class AccountSectionView(AccountMixin, TemplateView):
         section = self.resolve_section(kwargs["section"])
         view = self.section_view(section)
         htmx = bool(request.htmx)  # type: ignore[attr-defined]
-        if not view.can_edit:
+        if not view.can_edit and view.request is None:
+            # (With a request open, the action answers: it points to that request.)
             text = profile.cannot_edit_text(section, self.customer)
             if not htmx:
                 raise PermissionDenied(text)
             view.alert = profile.Alert("error", text, title="Nothing was saved")
             return _vary_on_htmx(self.view_partial(view))
         form_class = SECTION_FORMS[section]
-        values = profile.posted_values(request.POST, form_class, view.editable)
+        values = profile.posted_values(request.POST, form_class, view.form_fields)
         etag = request.POST.get("etag", "").strip() or None
+        note = request.POST.get("note", "") if view.requestable else ""
         try:
-            result = update_profile_section(
+            result = request_actions.save_section(
                 self.customer,
                 section=section,
                 values=values,
                 actor=request.actor,  # type: ignore[attr-defined]
                 etag=etag,
+                note=note,
             )
         except DomainError as error:
             if error.code == ErrorCode.NOT_FOUND:
                 raise Http404(error.message) from None
             return _vary_on_htmx(self.failed(section, error, etag=etag, htmx=htmx))
-        text = profile.SAVED_TEXT if result.changed else profile.NOTHING_CHANGED_TEXT
+        changed = result.update.changed
+        if result.request is not None:
+            return _vary_on_htmx(self.requested(section, result.request, changed, htmx=htmx))
+        text = profile.SAVED_TEXT if changed else profile.NOTHING_CHANGED_TEXT
         if not htmx:
-            if result.changed:
+            if changed:
                 messages.success(request, text)
             else:
                 messages.info(request, text)
@@ -204,8 +265,34 @@ class AccountSectionView(AccountMixin, TemplateView):
             return HttpResponseRedirect(url)
         self.load_profile()  # the saved values, with the primary email annotated again
         view = self.section_view(section)
-        view.alert = profile.Alert("success" if result.changed else "info", text, live=True)
-        return _vary_on_htmx(self.view_partial(view, refresh_einvoice=result.changed))
+        view.alert = profile.Alert("success" if changed else "info", text, live=True)
+        return _vary_on_htmx(self.view_partial(view, refresh_einvoice=changed))
+
+    def requested(
+        self, section: policy.Section, change: ChangeRequest, changed: bool, *, htmx: bool
+    ) -> HttpResponse:
+        """After a save that raised a change request: "Your request CR-000123 has been
+        sent" with a link to it, and "Saved — changes are live" when direct fields changed
+        too. htmx: the section, now showing current vs requested; otherwise a redirect."""
+        url = profile.request_url(self.customer.number, change.number)
+        sent = f"Your request {change.reference} has been sent"
+        link = format_html('<a href="{}">View request {}</a>', url, change.reference)
+        if not htmx:
+            messages.success(self.request, format_html("{}. {}", sent, link))
+            if changed:
+                messages.success(self.request, profile.SAVED_TEXT)
+            url = profile.account_url(self.customer.number, open_section=section.value)
+            return HttpResponseRedirect(url)
+        self.load_profile()
+        view = self.section_view(section)
+        provider = profile.provider_name()
+        html: SafeString = format_html(
+            "<p>{} reviews it and emails you when it is decided. {}</p>", provider, link
+        )
+        if changed:
+            html = format_html("{}<p>{}</p>", html, f"{profile.SAVED_TEXT} for the other fields.")
+        view.alert = profile.Alert("success", "", title=sent, live=True, html=html)
+        return self.view_partial(view, refresh_einvoice=changed)
 
     def view_partial(
         self, view: profile.SectionView, *, refresh_einvoice: bool = False
@@ -227,26 +314,49 @@ class AccountSectionView(AccountMixin, TemplateView):
         self.load_profile()
         view = self.section_view(section)
         view.editing = True
-        form = self.form_for(section, view.editable, data=self.request.POST)
+        form = self.form_for(section, view.form_fields, data=self.request.POST)
         # The action validated already; show its verdict rather than validating twice.
         form.cleaned_data = {}
         form._errors = ErrorDict()  # type: ignore[attr-defined]
+        note_form = ReviewerNoteForm(data=self.request.POST)
+        note_form.cleaned_data = {}
+        note_form._errors = ErrorDict()  # type: ignore[attr-defined]
         if error.code == ErrorCode.STALE_VERSION:
-            probe = self.form_for(section, view.editable, data=self.request.POST)
+            probe = self.form_for(section, view.form_fields, data=self.request.POST)
             view.conflict = True
             view.conflict_rows = profile.conflict_rows(self.customer, view, probe)
             view.alert = profile.Alert("warning", error.message, title="This section changed")
             view.etag = section_etag(self.customer, section)
+        elif error.code == ErrorCode.CONFLICT:
+            # A request for this section is open already (another tab, or someone else).
+            alert = profile.Alert("error", error.message, title="Nothing was sent")
+            open_request = self.open_requests.get(section.value)
+            if open_request is not None:
+                url = profile.request_url(self.customer.number, open_request.number)
+                alert.html = format_html(
+                    '<p><a href="{}">View request {}</a></p>', url, open_request.reference
+                )
+            view.alert = alert
+            if not view.form_fields:
+                # Nothing left to edit here: the section shows the open request instead.
+                if not htmx:
+                    messages.error(self.request, format_html("{} {}", error.message, alert.html))
+                    url = profile.account_url(self.customer.number, open_section=section.value)
+                    return HttpResponseRedirect(url)
+                view.editing = False
+                return self.view_partial(view)
+            view.etag = etag or section_etag(self.customer, section)
         else:
             if error.code == ErrorCode.NOT_ALLOWED and error.errors:
                 form.add_error(None, error.message)
-            error.add_to_form(form)
+            if error.field == "note":
+                note_form.add_error("note", error.message)
+            else:
+                error.add_to_form(form)
             view.etag = etag or section_etag(self.customer, section)
         if htmx:
-            return self.partial(
-                "components/profile_section_form.html", {"section": view, "form": form}
-            )
-        return self.page(editing=view, form=form)
+            return self.edit_partial(view, form, note_form)
+        return self.page(editing=view, form=form, note_form=note_form)
 
 
 # --- Activity -----------------------------------------------------------------------------

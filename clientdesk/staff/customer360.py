@@ -8,7 +8,9 @@ around every page about one customer.
 - Contacts and Notes keep their own modules (``staff/contacts.py``, ``staff/notes.py``) and
   render inside the same frame.
 - Activity: the customer's whole trail, staff-only rows and notes included.
-- Change requests, Billing, Integrations: placeholders until those capabilities arrive.
+- Change requests: the customer's requests (``staff/change_requests.py`` renders their pages);
+  the header counts the open ones.
+- Billing, Integrations: placeholders until those capabilities arrive.
 
 The header costs one query for the customer (owner, counts and profile annotated) and one
 for the tax; a page adds a fixed number on top, whatever the customer's size.
@@ -41,6 +43,7 @@ from django.utils.cache import patch_vary_headers
 from django.views import View
 from django_countries import countries
 
+from clientdesk.change_requests.models import OPEN_STATUSES, ChangeRequest
 from clientdesk.core.actor import Source
 from clientdesk.core.errors import DomainError, ErrorCode
 from clientdesk.customers import notes as customer_notes
@@ -60,6 +63,7 @@ from clientdesk.customers.sections import (
 from clientdesk.taxes.rules import AppliedTax, applicable_tax
 from clientdesk.web import profile
 
+from . import change_requests as change_request_pages
 from .mixins import StaffRequiredMixin
 
 REASON_MAX = 1000
@@ -91,7 +95,20 @@ def customer_queryset() -> QuerySet[Customer]:
         owner_last_name=Subquery(owner.values("last_name")[:1]),
         contact_count=_count(Contact),
         note_count=_count(Note),
+        open_request_count=_count_open_requests(),
     )
+
+
+def _count_open_requests() -> Coalesce:
+    """The customer's open change requests (the header's "Pending change requests")."""
+    rows = (
+        ChangeRequest.objects.filter(customer=OuterRef("pk"), status__in=OPEN_STATUSES)
+        .order_by()
+        .values("customer")
+        .annotate(n=Count("pk"))
+        .values("n")
+    )
+    return Coalesce(Subquery(rows, output_field=IntegerField()), Value(0))
 
 
 class _ResolveCustomer(View):
@@ -147,6 +164,7 @@ class Header:
     country_name: str
     tax: AppliedTax | None
     contact_count: int
+    pending_requests: int = 0
 
 
 TABS: tuple[tuple[str, str, str], ...] = (
@@ -195,6 +213,7 @@ def header_for(customer: Customer) -> Header:
         country_name=str(countries.name(country)) if country else "",
         tax=applicable_tax(customer),
         contact_count=int(getattr(customer, "contact_count", 0) or 0),
+        pending_requests=int(getattr(customer, "open_request_count", 0) or 0),
     )
 
 
@@ -219,7 +238,11 @@ def frame_context(customer: Customer, current: str) -> dict[str, Any]:
     """What ``staff/customer/frame.html`` needs; ``current`` is the tab's key."""
     note_count = int(getattr(customer, "note_count", 0) or 0)
     header = header_for(customer)
-    counts = {"contacts": header.contact_count, "notes": note_count}
+    counts = {
+        "contacts": header.contact_count,
+        "notes": note_count,
+        "change-requests": header.pending_requests,
+    }
     tabs = [
         Tab(key, label, reverse(name, args=[customer.number]), key == current, counts.get(key))
         for key, label, name in TABS
@@ -331,7 +354,11 @@ class ProfileMixin(CustomerFrameMixin, View):
     ) -> TemplateResponse:
         """htmx: one section in view mode; after a save, the header and the e-invoice status
         too (out-of-band swaps), since a save can change the name, the country or readiness."""
-        context: dict[str, Any] = {"section": view, "customer": self.customer}
+        context: dict[str, Any] = {
+            "section": view,
+            "customer": self.customer,
+            "staff_roles": sorted(self.staff_roles),  # the rows' buttons read the roles
+        }
         if refresh:
             context["header_oob"] = header_for(self.customer)
             if view.key != Section.EINVOICE:
@@ -660,15 +687,22 @@ class PlaceholderView(CustomerFrameMixin, View):
         return TemplateResponse(request, "staff/customer/placeholder.html", context)
 
 
-class ChangeRequestsView(PlaceholderView):
+class ChangeRequestsView(CustomerFrameMixin, View):
+    """The customer's change requests, newest first (one query): status, age and a link to
+    each request's page in the queue (``staff:change-request``), where it is decided."""
+
     frame_tab = "change-requests"
-    icon = "inbox-stack"
-    title = "Change requests arrive with the change-request feature"
-    text = (
-        "Customers' requests for approval-gated changes (legal name, registered address, "
-        "billing identity) will be listed here to approve or reject. Until then, managers "
-        "change those fields directly on the Profile tab, with a reason."
-    )
+
+    def get(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+        rows = change_request_pages.customer_rows(self.customer)
+        context = self.frame(
+            rows=rows,
+            open_rows=[row for row in rows if row.request.is_open],
+            queue_url=reverse("staff:change-requests")
+            + f"?status=all&customer={self.customer.client_id}",
+            **change_request_pages.nav_open_requests(request),
+        )
+        return TemplateResponse(request, "staff/customer/change_requests.html", context)
 
 
 class BillingView(PlaceholderView):

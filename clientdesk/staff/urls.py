@@ -48,5 +48,6 @@ urlpatterns = [
     path("", include("clientdesk.staff.urls_taxes")),
     path("", include("clientdesk.staff.urls_change_requests")),
     path("", include("clientdesk.staff.urls_email_change")),
+    path("", include("clientdesk.staff.urls_activity")),
     path("", include("clientdesk.staff.urls_customer360")),
 ]

@@ -9,25 +9,41 @@ and pick a template. Nothing here queries the database: pass a customer loaded w
 Staff see sensitive values (identity numbers, dates of birth) masked unless the field is in
 ``revealed`` (revealing is an action of its own, recorded in Activity:
 ``customers.reveal.reveal_field``). Customers see their own values in full.
+
+Change requests (seed 002): a customer's ``approval`` fields are *requestable*: the section's
+form offers them, marked "needs approval", and a save turns them into a request. While a
+request is open for a section (pass the customer's ``open_requests`` to ``build_sections``:
+one query for the page) the section shows current vs requested side by side, and its approval
+fields are locked until the request is decided or cancelled.
 """
 
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
+from datetime import datetime, tzinfo
 from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from django import forms
+from django.conf import settings
 from django.http import QueryDict
 from django.urls import reverse
+from django.utils import timezone
 from django.utils.datastructures import MultiValueDict
+from django.utils.timesince import timesince
 
+from clientdesk.change_requests import self_service
+from clientdesk.change_requests import values as request_values
+from clientdesk.change_requests.actions import may_see
+from clientdesk.change_requests.models import ChangeRequest, Kind, Status
 from clientdesk.customers import einvoice, policy
 from clientdesk.customers.actions import billing_identity
 from clientdesk.customers.display import display_value, format_value, mask, masked_for_customer
 from clientdesk.customers.models import Customer
-from clientdesk.customers.policy import Authority, FieldAccess, Section
+from clientdesk.customers.policy import Authority, FieldAccess, Mode, Section
+from clientdesk.customers.roles import Role
 from clientdesk.customers.sections import jsonable, raw_value
 
 # The order of the panels on My Account (seed 000 puts these four first).
@@ -109,6 +125,42 @@ class Row:
     note_link_label: str = ""
     sensitive: bool = False  # staff: shown masked until revealed
     revealed: bool = False  # staff: the clear value, after a recorded reveal
+    pending: bool = False  # an open change request covers it: shown in the comparison
+
+
+@dataclass
+class CompareRow:
+    """One field of a change request: the value now and the value asked for. ``changed``:
+    the request asks for a different value (highlighted, and said in words, not colour
+    only). ``outcome``: "approved" / "rejected" once the request is decided."""
+
+    label: str
+    current: str
+    requested: str
+    changed: bool
+    outcome: str = ""
+
+
+@dataclass
+class RequestSummary:
+    """A change request as the customer sees it: on the section it covers (My Account)
+    and on the Requests pages."""
+
+    number: int
+    reference: str
+    title: str
+    status: str
+    status_label: str
+    badge: str
+    created_at: datetime
+    age: str  # "sent 3 days ago"
+    ago: str  # "3 days ago", "just now"
+    exact: str  # "3 May 2025, 14:02 (Asia/Kuala_Lumpur)"
+    is_open: bool
+    awaiting_reply: bool
+    url: str = ""
+    cancel_url: str = ""
+    rows: list[CompareRow] = field(default_factory=list)
 
 
 @dataclass
@@ -117,6 +169,7 @@ class Alert:
     text: str
     title: str = ""
     live: bool = False
+    html: str = ""  # safe markup (format_html) shown after the text, e.g. a link
 
 
 @dataclass
@@ -176,15 +229,34 @@ class SectionView:
     conflict_rows: list[ConflictRow] = field(default_factory=list)
     editing: bool = False
     open: bool = False
-    pending: bool = False
+    pending: bool = False  # an open change request covers this section (``request``)
+    pending_label: str = ""
+    # Change requests (portal): the approval fields the viewer may ask to change now (in the
+    # form, marked "needs approval"), the sentence that says so, and the open request.
+    requestable: list[str] = field(default_factory=list)
+    approval_notice: str = ""
+    request: RequestSummary | None = None
+
+    @property
+    def form_fields(self) -> list[str]:
+        """The fields the edit form offers: those that save at once, then those that become
+        a change request."""
+        return [*self.editable, *(n for n in self.requestable if n not in self.editable)]
+
+    @property
+    def shown_rows(self) -> list[Row]:
+        """View mode: the rows listed as values (those under an open request are shown in
+        the comparison instead)."""
+        return [row for row in self.rows if not row.pending]
 
     @property
     def locked_rows(self) -> list[Row]:
         """Edit mode: what the viewer sees in the section but cannot change here (reference
         rows such as the registered company name included, with their note as the help)."""
         locked: list[Row] = []
+        offered = set(self.form_fields)
         for row in self.rows:
-            if row.name and row.name in self.editable:
+            if row.name and row.name in offered:
                 continue
             if row.name:
                 locked.append(row)
@@ -220,17 +292,46 @@ def account_url(number: int, *, open_section: str = "") -> str:
     return url
 
 
+def request_url(number: int, request_number: int) -> str:
+    return reverse("portal:change-request", args=[number, request_number])
+
+
+def request_cancel_url(number: int, request_number: int) -> str:
+    return reverse("portal:change-request-cancel", args=[number, request_number])
+
+
+def primary_email_request_url(number: int) -> str:
+    return reverse("portal:primary-email-request", args=[number])
+
+
+def login_email_change_url(number: int) -> str:
+    return reverse("portal:login-email-change", args=[number])
+
+
 @dataclass(frozen=True)
 class SectionLinks:
     """Where a section's pencil (``edit``), its form (``save``, POST) and Cancel (``cancel``)
-    go: each interface has its own URLs."""
+    go: each interface has its own URLs. The portal also links a section's open change
+    request (``request``, ``request_cancel``) and the primary email's "Request a change"."""
 
     edit: Callable[[int, Section], str]
     save: Callable[[int, Section], str]
     cancel: Callable[[int, Section], str]
+    request: Callable[[int, int], str] | None = None
+    request_cancel: Callable[[int, int], str] | None = None
+    primary_email_request: Callable[[int], str] | None = None
+    login_email_change: Callable[[int], str] | None = None  # verified self-service, if on
 
 
-PORTAL_LINKS = SectionLinks(edit=edit_url, save=section_url, cancel=section_url)
+PORTAL_LINKS = SectionLinks(
+    edit=edit_url,
+    save=section_url,
+    cancel=section_url,
+    request=request_url,
+    request_cancel=request_cancel_url,
+    primary_email_request=primary_email_request_url,
+    login_email_change=login_email_change_url,
+)
 
 
 def build_section(
@@ -240,15 +341,29 @@ def build_section(
     *,
     links: SectionLinks = PORTAL_LINKS,
     revealed: frozenset[str] = frozenset(),
+    requests: Mapping[str, ChangeRequest] | None = None,
 ) -> SectionView | None:
     """The section as ``authority`` sees it, or None when they see none of its fields.
-    ``revealed``: the sensitive fields a staff member has just revealed."""
+    ``revealed``: the sensitive fields a staff member has just revealed. ``requests``: the
+    customer's open change requests by kind (``change_requests.queries.open_requests``);
+    without them no request is shown."""
     accesses = policy.section_access(section, authority, customer)
     visible = [a for a in accesses if a.visible]
     if not visible:
         return None
     editable = [a.field.name for a in accesses if a.editable]
-    rows = _rows(customer, section, visible, authority=authority, revealed=revealed)
+    requestable = [a.field.name for a in accesses if a.requestable and not a.editable]
+    requests = requests or {}
+    open_request = _visible_request(requests, section.value, authority)
+    rows = _rows(
+        customer,
+        section,
+        visible,
+        authority=authority,
+        revealed=revealed,
+        links=links,
+        requests=requests,
+    )
     descriptions = STAFF_SECTION_DESCRIPTIONS if authority.is_staff else SECTION_DESCRIPTIONS
     view = SectionView(
         key=section.value,
@@ -262,6 +377,12 @@ def build_section(
         cancel_url=links.cancel(customer.number, section),
     )
     view.note = _shared_lock_reason(rows)
+    if open_request is not None:
+        _show_pending(view, customer, section, visible, open_request, links=links)
+    elif requestable:
+        view.requestable = requestable
+        view.can_edit = True
+        view.approval_notice = approval_notice(section, visible, requestable)
     if section == Section.EINVOICE:
         view.einvoice = einvoice_status(customer, authority, revealed=revealed)
         view.badge = view.einvoice.badge
@@ -279,10 +400,13 @@ def build_sections(
     *,
     links: SectionLinks = PORTAL_LINKS,
     revealed: frozenset[str] = frozenset(),
+    requests: Mapping[str, ChangeRequest] | None = None,
 ) -> list[SectionView]:
     applicable = set(policy.sections_for(customer.kind))
     views = [
-        build_section(customer, section, authority, links=links, revealed=revealed)
+        build_section(
+            customer, section, authority, links=links, revealed=revealed, requests=requests
+        )
         for section in SECTION_ORDER
         if section in applicable
     ]
@@ -301,6 +425,8 @@ def _rows(
     *,
     authority: Authority,
     revealed: frozenset[str],
+    links: SectionLinks = PORTAL_LINKS,
+    requests: Mapping[str, ChangeRequest] | None = None,
 ) -> list[Row]:
     masking = masks_sensitive(authority)
     rows: list[Row] = []
@@ -323,17 +449,19 @@ def _rows(
         hidden = masking and access.field.sensitive and bool(value)
         if hidden and name not in revealed:
             value = masked_for_customer(access.field, value)
-        rows.append(
-            Row(
-                label=access.field.label,
-                value=value,
-                name=name,
-                locked=not access.editable,
-                locked_help=access.reason if not access.editable else "",
-                sensitive=hidden and name not in revealed,
-                revealed=hidden and name in revealed,
-            )
+        changeable = access.editable or access.requestable
+        row = Row(
+            label=access.field.label,
+            value=value,
+            name=name,
+            locked=not changeable,
+            locked_help=access.reason if not changeable else "",
+            sensitive=hidden and name not in revealed,
+            revealed=hidden and name in revealed,
         )
+        if name == "primary_email":
+            _primary_email_row(row, customer, authority, links=links, requests=requests or {})
+        rows.append(row)
         if name == "billing_follows_legal" and following:
             rows.append(_effective_billing_row(customer))
     return rows
@@ -454,3 +582,237 @@ def cannot_edit_text(section: Section, customer: Customer) -> str:
     if not customer.is_active:
         return f"The account is not active, so changes to {title} are paused."
     return f"You cannot change {title} here. Ask the account owner or an admin."
+
+
+# --- change requests (portal) ---------------------------------------------------------------
+
+# What the customer reads for each status ("awaiting customer" is them: "your reply").
+STATUS_LABELS: dict[str, str] = {
+    Status.OPEN: "Open",
+    Status.AWAITING_CUSTOMER: "Awaiting your reply",
+    Status.APPROVED: "Approved",
+    Status.PARTLY_APPROVED: "Partly approved",
+    Status.REJECTED: "Rejected",
+    Status.CANCELLED: "Cancelled",
+}
+STATUS_BADGES: dict[str, str] = {
+    Status.OPEN: "info",
+    Status.AWAITING_CUSTOMER: "warning",
+    Status.APPROVED: "success",
+    Status.PARTLY_APPROVED: "success",
+    Status.REJECTED: "error",
+    Status.CANCELLED: "closed",
+}
+
+# Billing identity fields → the key of ``billing_identity`` that invoices use right now.
+BILLING_EFFECTIVE = {
+    "billing_name": "name",
+    "billing_line1": "line1",
+    "billing_line2": "line2",
+    "billing_city": "city",
+    "billing_postcode": "postcode",
+    "billing_state": "state",
+    "billing_country": "country",
+}
+
+
+def provider_name() -> str:
+    return str(settings.SITE_NAME)
+
+
+def customer_zone(customer: Customer) -> tzinfo:
+    try:
+        return ZoneInfo(customer.timezone)
+    except (ZoneInfoNotFoundError, ValueError):
+        return ZoneInfo("UTC")
+
+
+def ago_text(when: datetime, *, now: datetime | None = None) -> str:
+    """ "3 days ago", "just now"."""
+    now = now or timezone.now()
+    if (now - when).total_seconds() < 60:
+        return "just now"
+    return f"{timesince(when, now, depth=1)} ago"
+
+
+def age_text(when: datetime, *, now: datetime | None = None, verb: str = "sent") -> str:
+    """ "sent 3 days ago", "sent just now"."""
+    return f"{verb} {ago_text(when, now=now)}"
+
+
+def exact_time(when: datetime, customer: Customer) -> str:
+    """The moment in the customer's time zone, for a ``title`` or a header line."""
+    zone = customer_zone(customer)
+    local = timezone.localtime(when, zone)
+    return f"{local.day} {local:%b %Y, %H:%M} ({str(zone).replace('_', ' ')})"
+
+
+def approval_notice(section: Section, visible: list[FieldAccess], requestable: list[str]) -> str:
+    """The sentence at the top of a form with requestable fields."""
+    provider = provider_name()
+    names = set(requestable)
+    if all(a.field.name in names for a in visible):
+        what = policy.SECTION_TITLES[section]
+        return f"Changes to {what} are reviewed by {provider} before they apply."
+    labels = [a.field.label for a in visible if a.field.name in names]
+    return (
+        f"Changes to {_and_list(labels)} are reviewed by {provider} before they apply; "
+        "the other fields save at once."
+    )
+
+
+def _and_list(items: list[str]) -> str:
+    if len(items) <= 1:
+        return "".join(items)
+    return f"{', '.join(items[:-1])} and {items[-1]}"
+
+
+def current_shown(customer: Customer, name: str) -> str:
+    """A field's value now, in words; billing fields as invoices use them (the legal ones
+    while billing follows legal)."""
+    if name in BILLING_EFFECTIVE and customer.billing_follows_legal:
+        value = billing_identity(customer)[BILLING_EFFECTIVE[name]]
+        return format_value(name, value, customer=customer) or "—"
+    return format_value(name, raw_value(customer, name), customer=customer) or "—"
+
+
+def compare_rows(
+    customer: Customer, request: ChangeRequest, names: list[str] | None = None
+) -> list[CompareRow]:
+    """Current vs requested for ``names`` (default: the fields the request asks for).
+    A decided request compares with the values as they were when it was sent."""
+    names = list(request.requested) if names is None else names
+    decided = not request.is_open
+    rows: list[CompareRow] = []
+    for name in names:
+        asked = name in request.requested
+        if decided:
+            before = request_values.shown(customer, name, request.snapshot.get(name))
+        else:
+            before = current_shown(customer, name)
+        requested = request_values.shown(customer, name, request.requested[name]) if asked else ""
+        outcome = ""
+        if asked and name in (request.approved_fields or []):
+            outcome = "approved"
+        elif asked and name in (request.rejected_fields or []):
+            outcome = "rejected"
+        rows.append(
+            CompareRow(
+                label=request_values.label(name),
+                current=before,
+                requested=requested if asked else before,
+                changed=asked and (decided or requested != before),
+                outcome=outcome,
+            )
+        )
+    return rows
+
+
+def request_summary(
+    request: ChangeRequest,
+    customer: Customer,
+    *,
+    links: SectionLinks = PORTAL_LINKS,
+    rows: list[CompareRow] | None = None,
+    now: datetime | None = None,
+) -> RequestSummary:
+    summary = RequestSummary(
+        number=request.number,
+        reference=request.reference,
+        title=request.title,
+        status=request.status,
+        status_label=STATUS_LABELS.get(request.status, request.get_status_display()),
+        badge=STATUS_BADGES.get(request.status, "neutral"),
+        created_at=request.created_at,
+        age=age_text(request.created_at, now=now),
+        ago=ago_text(request.created_at, now=now),
+        exact=exact_time(request.created_at, customer),
+        is_open=request.is_open,
+        awaiting_reply=request.status == Status.AWAITING_CUSTOMER,
+        rows=rows or [],
+    )
+    if links.request is not None:
+        summary.url = links.request(customer.number, request.number)
+    if links.request_cancel is not None and request.is_open:
+        summary.cancel_url = links.request_cancel(customer.number, request.number)
+    return summary
+
+
+def _visible_request(
+    requests: Mapping[str, ChangeRequest], kind: str, authority: Authority
+) -> ChangeRequest | None:
+    """The open request of ``kind``, when the viewer's role may see it (never for staff
+    here: the staff console has its own request pages)."""
+    if not authority.is_customer or authority.role is None:
+        return None
+    if not may_see(authority.role, kind):
+        return None
+    found = requests.get(kind)
+    return found if found is not None and found.is_open else None
+
+
+def _show_pending(
+    view: SectionView,
+    customer: Customer,
+    section: Section,
+    visible: list[FieldAccess],
+    request: ChangeRequest,
+    *,
+    links: SectionLinks,
+) -> None:
+    """While a request is open: its approval fields are compared (view mode) and locked
+    (edit mode); the section's direct fields stay editable."""
+    approval = [a.field.name for a in visible if a.mode == Mode.APPROVAL]
+    names = approval + [n for n in request.requested if n not in approval]
+    summary = request_summary(
+        request, customer, links=links, rows=compare_rows(customer, request, names)
+    )
+    view.request = summary
+    view.pending = True
+    view.pending_label = f"{request.reference} pending"
+    locked_help = (
+        f"Change requested in {request.reference}; locked until {provider_name()} decides "
+        "or you cancel the request."
+    )
+    for row in view.rows:
+        if row.name in names or (not row.name and section == Section.BILLING):
+            row.pending = True
+            row.locked = True
+            row.locked_help = locked_help
+            row.locked_link_url = summary.url
+            row.locked_link_label = f"View {request.reference}" if summary.url else ""
+
+
+def _primary_email_row(
+    row: Row,
+    customer: Customer,
+    authority: Authority,
+    *,
+    links: SectionLinks,
+    requests: Mapping[str, ChangeRequest],
+) -> None:
+    """The owner may ask to change the login email ("Request a change"), or change it
+    themselves when verified self-service is on; while a request is open the row says so
+    instead. Other roles see the lock text only."""
+    if not (authority.is_customer and authority.role == Role.OWNER):
+        return
+    open_request = _visible_request(requests, Kind.PRIMARY_EMAIL.value, authority)
+    if open_request is not None:
+        new = str(open_request.requested.get("primary_email", ""))
+        row.note = f"Change to {new} requested ({open_request.reference})."
+        if links.request is not None:
+            row.note_link_url = links.request(customer.number, open_request.number)
+            row.note_link_label = "View request"
+        return
+    if not customer.is_active:
+        return
+    if self_service.enabled() and links.login_email_change is not None:
+        row.locked_help = (
+            "This is the account's login ID. You can change it yourself: we send a link to "
+            "the new address to confirm it."
+        )
+        row.locked_link_url = links.login_email_change(customer.number)
+        row.locked_link_label = "Change login email"
+    elif links.primary_email_request is not None:
+        row.locked_link_url = links.primary_email_request(customer.number)
+        row.locked_link_label = "Request a change"

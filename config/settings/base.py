@@ -83,6 +83,8 @@ TEMPLATES = [
                 "django.contrib.messages.context_processors.messages",
                 "csp.context_processors.nonce",
                 "clientdesk.core.context_processors.site",
+                # Lazy: counted only when the staff nav shows the badge.
+                "clientdesk.staff.change_requests.nav_open_requests",
             ],
         },
     }

@@ -69,10 +69,13 @@ def test_owner_sees_every_section_in_order_with_pencils_where_they_may_edit(worl
         "E-Invoice Information",
         "Business Details",
         "Contact Information",
+        "Legal identity",
+        "Billing identity",
         "Preferences",
     ]
-    # Legal and billing identity need approval; the account is set by the provider.
-    assert "Changes need approval — request a change." in page
+    # Legal and billing identity need approval (a save sends a change request); the account
+    # is set by the provider.
+    assert "Changes to Legal identity are reviewed by Clientdesk before they apply." in page
     assert "Set by your provider. Contact support to change it." in page
 
 
@@ -302,15 +305,18 @@ def test_forged_fields_are_refused_and_nothing_changes(world: Any) -> None:
     assert updates(customer) == 0
 
 
-def test_an_approval_field_posted_to_its_own_section_is_refused(world: Any) -> None:
+def test_an_approval_field_posted_to_its_own_section_becomes_a_change_request(
+    world: Any,
+) -> None:
     customer = world.customer_a
     response = client_for(world.users["a_owner"]).post(
         section_url(customer, "business"),
         {"trading_name": "Alpha", "registration_number": "202001012345"},
         **HTMX,
     )
-    assert "Company registration number cannot be changed here" in html(response)
-    assert fresh(customer).trading_name == ""
+    assert re.search(r"Your request CR-\d{6} has been sent", html(response))
+    saved = fresh(customer)
+    assert (saved.trading_name, saved.registration_number) == ("Alpha", "")
 
 
 def test_a_stale_save_shows_the_current_values_and_a_second_save_overwrites(world: Any) -> None:
@@ -469,8 +475,9 @@ def test_my_account_costs_the_same_queries_whatever_the_contacts_and_activity(
     baseline = _count(client, url)
 
     # 7 for the request plumbing (session, user, allauth's session tracking in a savepoint)
-    # + the membership + the customer with its profile + the customer switcher's list.
-    with django_assert_max_num_queries(10):
+    # + the membership + the customer with its profile + its open change requests + the
+    # customer switcher's list.
+    with django_assert_max_num_queries(11):
         client.get(url)
 
     for _ in range(25):  # 5 portal contacts (world) + 25 more = 30
@@ -530,10 +537,13 @@ def test_a_stale_save_with_invalid_input_lists_every_saved_value(world: Any) -> 
 def test_sections_the_viewer_cannot_edit_or_see_are_refused(world: Any) -> None:
     customer = world.customer_a
     owner = client_for(world.users["a_owner"])
-    # Legal identity needs approval: no pencil, no edit form, no direct save.
-    assert owner.get(edit_url(customer, "legal"), **HTMX).status_code == 403
-    response = owner.post(section_url(customer, "legal"), {"legal_name": "Other Sdn Bhd"})
+    # The Account section is set by the provider: no pencil, no edit form, no save.
+    assert owner.get(edit_url(customer, "account"), **HTMX).status_code == 403
+    response = owner.post(section_url(customer, "account"), {"kind": "individual"})
     assert response.status_code == 403
+    assert fresh(customer).kind == "business"
+    # Legal identity needs approval: a save does not change it (it becomes a request).
+    owner.post(section_url(customer, "legal"), {"legal_name": "Other Sdn Bhd"})
     assert fresh(customer).legal_name == "Alpha Trading Sdn Bhd"
     # Personal details are for owners and admins only.
     member = client_for(world.users["a_member"])

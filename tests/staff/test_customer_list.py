@@ -275,7 +275,11 @@ def test_the_count_is_capped_never_exact_over_large_tables(
     with CaptureQueriesContext(connection) as queries:
         html = staff.get(LIST).content.decode()
     assert "5+ customers" in html
-    counts = [q["sql"] for q in queries.captured_queries if "COUNT(" in q["sql"].upper()]
+    counts = [
+        q["sql"]
+        for q in queries.captured_queries
+        if "COUNT(" in q["sql"].upper() and "customers_customer" in q["sql"]
+    ]
     assert len(counts) == 1 and "LIMIT 6" in counts[0]
 
 
@@ -295,7 +299,7 @@ def test_the_list_costs_the_same_queries_as_data_grows(
     many = queries_for(LIST), queries_for(f"{LIST}?status=active&sort=name")
     assert few == many
     # Sign-in, session and role checks take 9; the page: levels, the capped count, the rows.
-    with django_assert_max_num_queries(12):
+    with django_assert_max_num_queries(13):  # +1: the nav's open-requests badge
         staff.get(LIST)
 
 
