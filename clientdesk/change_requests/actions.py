@@ -19,6 +19,7 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from clientdesk.audit.record import record
+from clientdesk.core import ratelimit
 from clientdesk.core.actor import Actor, Source
 from clientdesk.core.errors import DomainError, ErrorCode
 from clientdesk.core.models import Counter
@@ -38,6 +39,7 @@ MESSAGE_MAX = 5000
 REASON_MAX = 1000
 APPROVERS = frozenset({"manager"})  # DESIGN §4: only managers approve
 COMMENTERS = frozenset({"support", "billing", "manager"})
+PRIMARY_EMAIL_TRIES_PER_HOUR = 10
 
 
 @dataclass(frozen=True)
@@ -458,6 +460,17 @@ def _validated_primary_email(
             "Only the account owner can ask to change the primary email (their login).",
         )
     owner_user = customer.contacts.filter(role=Role.OWNER).values_list("user", flat=True).first()
+    # A refusal says whether an address has a sign-in: limit how often anyone may probe.
+    if not ratelimit.allow(
+        f"primary-email-request:{getattr(actor.user, 'pk', None)}",
+        limit=PRIMARY_EMAIL_TRIES_PER_HOUR,
+        window_seconds=3600,
+    ):
+        raise DomainError(
+            ErrorCode.RATE_LIMITED,
+            "Too many attempts to request a new primary email in the last hour. Try again later.",
+            field="primary_email",
+        )
     try:
         checked = check_new_login_email(str(values.get("primary_email", "")), user_id=owner_user)
     except EmailRefused as refused:

@@ -437,3 +437,24 @@ def test_references_parse() -> None:
     assert parse_reference("123") == 123
     assert parse_reference("CR-") is None
     assert parse_reference("CR-1e3") is None
+
+
+def test_primary_email_requests_are_rate_limited(world: Any) -> None:
+    for n in range(actions.PRIMARY_EMAIL_TRIES_PER_HOUR):
+        with pytest.raises(DomainError) as caught:  # taken: another user's address
+            actions.submit_change_request(
+                world.customer_a,
+                kind="primary_email",
+                values={"primary_email": "b.owner@example.org"},
+                actor=portal(world),
+            )
+        assert caught.value.code == ErrorCode.INVALID, n
+    with pytest.raises(DomainError) as caught:
+        actions.submit_change_request(
+            world.customer_a,
+            kind="primary_email",
+            values={"primary_email": "gina.new@example.org"},
+            actor=portal(world),
+        )
+    assert caught.value.code == ErrorCode.RATE_LIMITED
+    assert not ChangeRequest.objects.exists()
