@@ -24,7 +24,13 @@ from clientdesk.core.actor import Actor, Source
 from clientdesk.core.errors import DomainError, ErrorCode
 from clientdesk.core.models import Counter
 from clientdesk.customers import policy, validators
-from clientdesk.customers.actions import ProfileUpdate, authority_of, update_profile_section
+from clientdesk.customers.actions import (
+    ProfileUpdate,
+    authority_of,
+    form_input,
+    refuse_unchangeable,
+    update_profile_section,
+)
 from clientdesk.customers.models import Customer
 from clientdesk.customers.policy import Authority, Mode, Section
 from clientdesk.customers.roles import Role
@@ -75,7 +81,7 @@ def save_section(
         accesses = policy.section_access(section, authority, customer)
         direct = [a.field.name for a in accesses if a.editable]
         requestable = [a.field.name for a in accesses if a.requestable]
-        _refuse_fields(section, accesses, values, allowed={*direct, *requestable})
+        refuse_unchangeable(section, accesses, values, allowed={*direct, *requestable})
         if not direct and not requestable:
             raise DomainError(
                 ErrorCode.NOT_ALLOWED, f"You cannot change {policy.SECTION_TITLES[section]}."
@@ -135,7 +141,7 @@ def submit_change_request(
                     for a in accesses
                     if a.mode == Mode.APPROVAL and _may_comment(authority)
                 ]
-            _refuse_fields(section, accesses, values, allowed=set(requestable))
+            refuse_unchangeable(section, accesses, values, allowed=set(requestable))
             if not requestable:
                 raise DomainError(
                     ErrorCode.NOT_ALLOWED,
@@ -388,37 +394,11 @@ def close_with_procedure(request: ChangeRequest, *, actor: Actor, reason: str) -
 # --- rules shared by the actions ------------------------------------------------------------
 
 
-def _refuse_fields(
-    section: Section,
-    accesses: list[policy.FieldAccess],
-    values: dict[str, Any],
-    *,
-    allowed: set[str],
-) -> None:
-    """A forged or locked field refuses the whole save, loudly."""
-    by_name = {a.field.name: a for a in accesses}
-    refused: dict[str, list[str]] = {}
-    for name in values:
-        spec = policy.FIELDS_BY_NAME.get(name)
-        if spec is None:
-            refused[name] = [f"“{name[:40]}” is not a profile field."]
-        elif name not in by_name:
-            refused[name] = [f"{spec.label} is not part of {policy.SECTION_TITLES[section]}."]
-        elif name not in allowed:
-            refused[name] = [f"{spec.label} cannot be changed here: {by_name[name].reason}"]
-    if refused:
-        raise DomainError(
-            ErrorCode.NOT_ALLOWED,
-            "This save includes fields you may not change; nothing was saved.",
-            errors=refused,
-        )
-
-
 def _validated(
     customer: Customer, section: Section, names: list[str], values: dict[str, Any]
 ) -> dict[str, Any]:
     """The section form's cleaned values for ``names``: the same rules as a direct save."""
-    data = {name: _form_input(customer, name) for name in names} | values
+    data = {name: form_input(customer, name) for name in names} | values
     form = SECTION_FORMS[section](data=data, customer=customer, fields=names)
     if not form.is_valid():
         raise DomainError(
@@ -427,13 +407,6 @@ def _validated(
             errors={name: [str(m) for m in messages] for name, messages in form.errors.items()},
         )
     return dict(form.cleaned_data)
-
-
-def _form_input(customer: Customer, name: str) -> Any:
-    value = stored_value(raw_value(customer, name))
-    if name == "other_emails":
-        return "\n".join(value or [])
-    return "" if value is None else value
 
 
 def _differences(customer: Customer, cleaned: dict[str, Any], names: list[str]) -> dict[str, Any]:

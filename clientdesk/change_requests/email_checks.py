@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from django.core.exceptions import ValidationError
 from django.core.validators import validate_email
 
+from clientdesk.core.errors import DomainError, ErrorCode
 from clientdesk.users.emails import email_key, normalize_email
 from clientdesk.users.models import User
 
@@ -93,6 +94,18 @@ def check_new_login_email(raw: str, *, user_id: int | None = None) -> CheckedEma
         suggestion = f"{address.rsplit('@', 1)[0]}@{likely}"
         warnings.append(f"Did you mean {suggestion}? Check the spelling with the client.")
     return CheckedEmail(address, warnings, suggestion)
+
+
+def validated_new_login_email(user: User, raw: str, *, same_text: str) -> CheckedEmail:
+    """``check_new_login_email`` for an existing user, as the actions need it: a refusal, or
+    the user's current address (``same_text``), is a ``DomainError`` on ``new_email``."""
+    try:
+        checked = check_new_login_email(raw, user_id=user.pk)
+    except EmailRefused as refused:
+        raise DomainError(ErrorCode.INVALID, str(refused), field="new_email") from None
+    if checked.address == user.email:
+        raise DomainError(ErrorCode.INVALID, same_text, field="new_email")
+    return checked
 
 
 def likely_domain(domain: str) -> str:

@@ -35,7 +35,7 @@ from clientdesk.users.actions import end_all_sessions
 from clientdesk.users.models import User
 
 from .actions import close_with_procedure
-from .email_checks import EmailRefused, check_new_login_email
+from .email_checks import validated_new_login_email
 from .models import OPEN_STATUSES, ChangeRequest, Kind
 
 # DESIGN §4: the support group runs the procedure; managers may too.
@@ -118,20 +118,15 @@ def change_primary_email(
                 "the owner contact's email and send the invitation again instead.",
             )
         user = User.objects.select_for_update().get(pk=owner.user.pk)
-        try:
-            checked = check_new_login_email(new_email, user_id=user.pk)
-        except EmailRefused as refused:
-            raise DomainError(ErrorCode.INVALID, str(refused), field="new_email") from None
+        checked = validated_new_login_email(
+            user, new_email, same_text="That is already the login email."
+        )
         old = user.email
-        if checked.address == old:
-            raise DomainError(
-                ErrorCode.INVALID, "That is already the login email.", field="new_email"
-            )
         # Sessions first: once the email changes their hash no longer matches, and allauth
         # would drop them without the record of ending them.
         end_all_sessions(user, actor=actor, reason="login email changed")
-        _set_login_email(user, checked.address)
-        _update_linked_contacts(user, checked.address, old=old, actor=actor, reason=why)
+        set_login_email(user, checked.address)
+        update_linked_contacts(user, checked.address, old=old, actor=actor, reason=why)
         method = VerificationMethod(verification_method)
         note = add_note(
             customer,
@@ -172,7 +167,7 @@ def change_primary_email(
     return EmailChange(customer, old, checked.address, note, closed)
 
 
-def _set_login_email(user: User, address: str) -> None:
+def set_login_email(user: User, address: str) -> None:
     """The login and allauth's copy of it. Staff vouch for the address (they verified the
     client), so it is stored as verified, like staff-created logins."""
     user.email = address
@@ -189,7 +184,7 @@ def _set_login_email(user: User, address: str) -> None:
     EmailAddress.objects.create(user=user, email=address, verified=True, primary=True)
 
 
-def _update_linked_contacts(
+def update_linked_contacts(
     user: User, address: str, *, old: str, actor: Actor, reason: str
 ) -> None:
     """A linked contact's email is its user's login email (``Contact`` docstring), on every

@@ -11,7 +11,7 @@ email without staff (seed 003 is the default: staff do it under a recorded proce
 2. ``confirm_login_email_change`` — the link's page, on POST (never on GET: mail scanners
    open links). The address is checked again (someone may have taken it meanwhile), then
    the login email, the allauth address and every linked contact change together exactly as
-   in the staff procedure (``primary_email._set_login_email`` / ``_update_linked_contacts``),
+   in the staff procedure (``primary_email.set_login_email`` / ``update_linked_contacts``),
    the user's sessions end, and the old address is told. Of two parallel confirmations
    exactly one wins: the pending row is locked and moved out of pending.
 3. ``report_not_me`` — the old address's link: cancels whatever change is pending, ends the
@@ -49,10 +49,10 @@ from clientdesk.users.actions import end_all_sessions
 from clientdesk.users.models import User
 
 from .actions import cancel_change_request
-from .email_checks import EmailRefused, check_new_login_email
+from .email_checks import EmailRefused, check_new_login_email, validated_new_login_email
 from .models import OPEN_STATUSES, ChangeRequest, Kind
 from .models_login_email import LoginEmailChange, LoginEmailChangeStatus
-from .primary_email import _set_login_email, _update_linked_contacts
+from .primary_email import set_login_email, update_linked_contacts
 
 Status = LoginEmailChangeStatus
 
@@ -268,15 +268,10 @@ def request_login_email_change(
                 "You have tried several addresses in the last hour. Wait, then try again.",
                 field="new_email",
             )
-        try:
-            checked = check_new_login_email(new_email, user_id=user.pk)
-        except EmailRefused as refused:
-            raise DomainError(ErrorCode.INVALID, str(refused), field="new_email") from None
+        checked = validated_new_login_email(
+            user, new_email, same_text="That is already your login email."
+        )
         old = user.email
-        if checked.address == old:
-            raise DomainError(
-                ErrorCode.INVALID, "That is already your login email.", field="new_email"
-            )
         # The checks word their warnings for staff; the owner reads their own.
         warnings = [
             f"Did you mean {checked.suggestion}? Check the spelling of the address."
@@ -386,8 +381,8 @@ def confirm_login_email_change(token: str, *, actor: Actor) -> ConfirmedChange:
         # Sessions first: once the email changes their hash no longer matches, and allauth
         # would drop them from its list without ending (or counting) them.
         ended = end_all_sessions(user, actor=actor, reason="login email changed")
-        _set_login_email(user, new)  # a racing new sign-in with the address: refused
-        _update_linked_contacts(user, new, old=old, actor=actor, reason=reason)
+        set_login_email(user, new)  # a racing new sign-in with the address: refused
+        update_linked_contacts(user, new, old=old, actor=actor, reason=reason)
         for contact in owned:  # the primary email of every customer the person owns
             record(
                 "customer.primary_email_changed",

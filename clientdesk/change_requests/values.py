@@ -14,7 +14,18 @@ from clientdesk.customers.models import Customer, SoftwareLevel
 from clientdesk.customers.policy import FIELDS_BY_NAME, Section, section_fields
 from clientdesk.customers.sections import jsonable, raw_value
 
-from .models import ChangeRequest
+from .models import ChangeRequest, Status
+
+# Status → the tone of its badge (components/status_badge.html and the portal's badges);
+# the label is always shown too, never colour alone.
+STATUS_TONES: dict[str, str] = {
+    Status.OPEN: "info",
+    Status.AWAITING_CUSTOMER: "warning",
+    Status.APPROVED: "success",
+    Status.PARTLY_APPROVED: "success",
+    Status.REJECTED: "error",
+    Status.CANCELLED: "closed",
+}
 
 
 def stored_value(value: Any) -> Any:

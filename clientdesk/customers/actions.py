@@ -271,7 +271,7 @@ def update_profile_section(
                 "Someone else saved this section while you were editing it. Review the "
                 "current values, then save again.",
             )
-        data = {name: _form_input(customer, name) for name in allowed} | values
+        data = {name: form_input(customer, name) for name in allowed} | values
         form = SECTION_FORMS[section](data=data, customer=customer, fields=allowed)
         if not form.is_valid():
             raise DomainError(
@@ -306,24 +306,9 @@ def _check_fields_allowed(
     customer: Customer, section: Section, authority: policy.Authority, values: dict[str, Any]
 ) -> list[str]:
     """The fields ``authority`` may change in ``section``; refuses forged extras loudly."""
-    accesses = {a.field.name: a for a in policy.section_access(section, authority, customer)}
-    refused: dict[str, list[str]] = {}
-    for name in values:
-        spec = policy.FIELDS_BY_NAME.get(name)
-        if spec is None:
-            refused[name] = [f"“{name[:40]}” is not a profile field."]
-        elif name not in accesses:
-            title = policy.SECTION_TITLES[section]
-            refused[name] = [f"{spec.label} is not part of {title}."]
-        elif not accesses[name].editable:
-            refused[name] = [f"{spec.label} cannot be changed here: {accesses[name].reason}"]
-    if refused:
-        raise DomainError(
-            ErrorCode.NOT_ALLOWED,
-            "This save includes fields you may not change; nothing was saved.",
-            errors=refused,
-        )
-    allowed = [name for name, access in accesses.items() if access.editable]
+    accesses = policy.section_access(section, authority, customer)
+    allowed = [access.field.name for access in accesses if access.editable]
+    refuse_unchangeable(section, accesses, values, allowed=set(allowed))
     if not allowed:
         raise DomainError(
             ErrorCode.NOT_ALLOWED, f"You cannot change {policy.SECTION_TITLES[section]}."
@@ -331,7 +316,35 @@ def _check_fields_allowed(
     return allowed
 
 
-def _form_input(customer: Customer, name: str) -> Any:
+def refuse_unchangeable(
+    section: Section,
+    accesses: list[policy.FieldAccess],
+    values: dict[str, Any],
+    *,
+    allowed: set[str],
+) -> None:
+    """Refuse the whole save when ``values`` names a field that is not a profile field, not
+    in ``section``, or not in ``allowed`` — a forged field is never dropped quietly."""
+    by_name = {access.field.name: access for access in accesses}
+    refused: dict[str, list[str]] = {}
+    for name in values:
+        spec = policy.FIELDS_BY_NAME.get(name)
+        if spec is None:
+            refused[name] = [f"“{name[:40]}” is not a profile field."]
+        elif name not in by_name:
+            title = policy.SECTION_TITLES[section]
+            refused[name] = [f"{spec.label} is not part of {title}."]
+        elif name not in allowed:
+            refused[name] = [f"{spec.label} cannot be changed here: {by_name[name].reason}"]
+    if refused:
+        raise DomainError(
+            ErrorCode.NOT_ALLOWED,
+            "This save includes fields you may not change; nothing was saved.",
+            errors=refused,
+        )
+
+
+def form_input(customer: Customer, name: str) -> Any:
     """A field's current value in the shape a form accepts, for fields not submitted."""
     value = raw_value(customer, name)
     if name == "other_emails":

@@ -55,15 +55,6 @@ APPROVERS = frozenset({"manager", "superuser"})
 CANCELLERS = {"support", "manager"}
 MASKED = "•••• (masked — reveal it on the Profile tab)"
 
-# Status → the tone of its badge (components/status_badge.html); never colour alone.
-STATUS_TONES: dict[str, str] = {
-    Status.OPEN: "info",
-    Status.AWAITING_CUSTOMER: "warning",
-    Status.APPROVED: "success",
-    Status.PARTLY_APPROVED: "success",
-    Status.REJECTED: "error",
-    Status.CANCELLED: "closed",
-}
 AGES: tuple[tuple[int, str], ...] = (
     (1, "Older than 1 day"),
     (3, "Older than 3 days"),
@@ -102,7 +93,7 @@ def age_of(moment: datetime, now: datetime | None = None) -> str:
 
 
 def status_tone(status: str) -> str:
-    return STATUS_TONES.get(status, "neutral")
+    return values.STATUS_TONES.get(status, "neutral")
 
 
 def detail_url(number: int) -> str:

@@ -595,14 +595,6 @@ STATUS_LABELS: dict[str, str] = {
     Status.REJECTED: "Rejected",
     Status.CANCELLED: "Cancelled",
 }
-STATUS_BADGES: dict[str, str] = {
-    Status.OPEN: "info",
-    Status.AWAITING_CUSTOMER: "warning",
-    Status.APPROVED: "success",
-    Status.PARTLY_APPROVED: "success",
-    Status.REJECTED: "error",
-    Status.CANCELLED: "closed",
-}
 
 # Billing identity fields → the key of ``billing_identity`` that invoices use right now.
 BILLING_EFFECTIVE = {
@@ -722,7 +714,7 @@ def request_summary(
         title=request.title,
         status=request.status,
         status_label=STATUS_LABELS.get(request.status, request.get_status_display()),
-        badge=STATUS_BADGES.get(request.status, "neutral"),
+        badge=request_values.STATUS_TONES.get(request.status, "neutral"),
         created_at=request.created_at,
         age=age_text(request.created_at, now=now),
         ago=ago_text(request.created_at, now=now),
