@@ -9,7 +9,7 @@ too (``mask_sensitive=True``): staff see them only through a recorded reveal.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any
 
@@ -97,9 +97,12 @@ class ChangeLine:
     label: str
     old: str
     new: str
+    asked: bool = False  # a change request's line: asked for, not made
 
     @property
     def sentence(self) -> str:
+        if self.asked:
+            return f"asked to change {self.label} from {self.old or '(empty)'} to {self.new}"
         if not self.old:
             return f"set {self.label} to {self.new}"
         if not self.new:
@@ -212,6 +215,8 @@ def describe(row: Activity, customer: Customer, *, for_customer: bool) -> TrailE
         for name, change in changes
         if isinstance(change, list) and len(change) == 2
     )
+    if row.verb == "change_request.submitted":
+        lines = tuple(replace(line, asked=True) for line in lines)
     if row.verb == "customer.updated" and lines:
         labels = [line.label for line in lines]
         summary = "changed " + _join(labels)

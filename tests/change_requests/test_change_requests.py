@@ -458,3 +458,19 @@ def test_primary_email_requests_are_rate_limited(world: Any) -> None:
         )
     assert caught.value.code == ErrorCode.RATE_LIMITED
     assert not ChangeRequest.objects.exists()
+
+
+def test_the_trail_says_a_request_asked_and_did_not_change(world: Any) -> None:
+    from clientdesk.customers.trail import customer_trail
+
+    submit(world)
+    [entry] = [
+        e
+        for e in customer_trail(world.customer_a, for_customer=True).entries
+        if e.verb == "change_request.submitted"
+    ]
+    sentences = [line.sentence for line in entry.lines]
+    assert "asked to change Legal name from Alpha Trading Sdn Bhd to Alpha Trading Berhad" in (
+        sentences
+    )
+    assert not any(s.startswith("changed") for s in sentences)
