@@ -17,7 +17,7 @@ from django.test import Client, TestCase
 from django.urls import reverse
 
 from clientdesk.audit.models import Activity
-from clientdesk.change_requests import primary_email
+from clientdesk.change_requests import email_checks
 from clientdesk.change_requests.actions import submit_change_request
 from clientdesk.change_requests.models import ChangeRequest, Status
 from clientdesk.change_requests.primary_email import (
@@ -334,14 +334,14 @@ def test_two_customers_racing_for_one_new_address_exactly_one_wins(
     told the address was just taken, and its customer is untouched."""
     racing = "shared.new@example.org"
     barrier = threading.Barrier(2, timeout=15)
-    original = primary_email.check_new_login_email
+    original = email_checks.check_new_login_email
 
     def check_then_wait(raw: str, *, user_id: int | None = None) -> Any:
         checked = original(raw, user_id=user_id)
         barrier.wait()
         return checked
 
-    monkeypatch.setattr(primary_email, "check_new_login_email", check_then_wait)
+    monkeypatch.setattr(email_checks, "check_new_login_email", check_then_wait)
     outcomes: dict[str, str] = {}
 
     def run(name: str, customer: Customer) -> None:
