@@ -41,3 +41,18 @@ class Counter(models.Model):
             counter.value += 1
             counter.save(update_fields=["value"])
             return counter.value
+
+
+class ScheduledRun(models.Model):
+    """When a scheduled task (``settings.CLIENTDESK_SCHEDULE``) is next due. The row is the
+    claim: the scheduler that moves ``next_run_at`` forward enqueues the run."""
+
+    name = models.CharField(max_length=200, primary_key=True)
+    next_run_at = models.DateTimeField()
+    last_run_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["name"]
+
+    def __str__(self) -> str:
+        return f"{self.name} next at {self.next_run_at:%Y-%m-%d %H:%M}"

@@ -61,6 +61,9 @@ class ContactActor:
         return self.own_contact_id is not None and self.own_contact_id == contact.pk
 
 
+SUSPENDED_MESSAGE = "This account is suspended — contact support."
+
+
 def contact_actor(actor: Actor, customer: Customer) -> ContactActor:
     """Resolve ``actor`` on ``customer``. A portal or API user who is not a portal contact of
     it gets not-found (existence is not revealed); staff outside the contact-managing groups
@@ -73,8 +76,10 @@ def contact_actor(actor: Actor, customer: Customer) -> ContactActor:
             if actor.user is not None
             else None
         )
-        if own is None:
+        if own is None or customer.status == Customer.Status.CLOSED:
             raise DomainError(ErrorCode.NOT_FOUND, "No such customer.")
+        if customer.status == Customer.Status.SUSPENDED:
+            raise DomainError(ErrorCode.NOT_ALLOWED, SUSPENDED_MESSAGE)
         return ContactActor(
             actor.source, has_capability(own.role, Capability.MANAGE_CONTACTS), own.pk
         )

@@ -37,7 +37,7 @@ from clientdesk.users.emails import email_key
 from clientdesk.users.models import User
 
 from . import contact_rules, validators
-from .models import Contact, Invitation
+from .models import Contact, Customer, Invitation
 from .resources import contact_resource
 from .roles import Capability, has_capability
 
@@ -181,6 +181,12 @@ def accept_invitation(
         state = link_state(invitation)
         if invitation is None or state != LinkState.VALID:
             raise DomainError(ErrorCode.CONFLICT, LINK_MESSAGES[state])
+        if invitation.customer.status != Customer.Status.ACTIVE:
+            raise DomainError(
+                ErrorCode.CONFLICT,
+                "This account is suspended or closed, so its invitations cannot be used now — "
+                "contact support.",
+            )
         now = timezone.now()
         # The single-use gate: only one transaction can move the row out of pending.
         won = Invitation.objects.filter(

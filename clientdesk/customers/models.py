@@ -88,6 +88,10 @@ class Customer(TimeStampedModel):
     credit_limit = models.DecimalField(max_digits=14, decimal_places=2, null=True, blank=True)
     # Set by the ledger when the first entry is posted; locks the currency.
     first_ledger_entry_at = models.DateTimeField(null=True, blank=True, editable=False)
+    # The lifecycle (lifecycle/actions.py): when the account was closed (cleared on reopen),
+    # and when its personal data was erased after the retention period (final).
+    closed_at = models.DateTimeField(null=True, blank=True, editable=False)
+    anonymised_at = models.DateTimeField(null=True, blank=True, editable=False)
     version = models.PositiveIntegerField(default=1)
 
     # Personal Details (an individual, or the person who holds a business account)
@@ -166,6 +170,11 @@ class Customer(TimeStampedModel):
                 name="customers_customer_adjustment_iff_custom_pricing",
             ),
             models.CheckConstraint(
+                condition=models.Q(status="closed", closed_at__isnull=False)
+                | (~models.Q(status="closed") & models.Q(closed_at__isnull=True)),
+                name="customers_customer_closed_iff_closed_at",
+            ),
+            models.CheckConstraint(
                 condition=models.Q(billing_mode="postpaid") | models.Q(credit_limit__isnull=True),
                 name="customers_customer_credit_limit_only_postpaid",
             ),
@@ -199,6 +208,14 @@ class Customer(TimeStampedModel):
     @property
     def is_active(self) -> bool:
         return self.status == self.Status.ACTIVE
+
+    @property
+    def is_suspended(self) -> bool:
+        return self.status == self.Status.SUSPENDED
+
+    @property
+    def is_closed(self) -> bool:
+        return self.status == self.Status.CLOSED
 
     @property
     def is_business(self) -> bool:

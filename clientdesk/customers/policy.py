@@ -222,6 +222,13 @@ FIELDS: tuple[Field, ...] = (
         Mode.STAFF,
         ("pricing_model", "Pricing model"),
         ("price_adjustment_percent", "Price adjustment (%)"),
+        view=MONEY_ROLES,
+    ),
+    # Changed by a manager on the Billing tab (ledger.actions.change_billing_mode), which
+    # checks them against the balance: postpaid → prepaid only without debt.
+    *_fields(
+        Section.ACCOUNT,
+        Mode.READONLY,
         ("billing_mode", "Billing mode"),
         ("credit_limit", "Credit limit"),
         view=MONEY_ROLES,

@@ -154,3 +154,15 @@ DROP: dict[str, list[str]] = {
         *(f"DROP INDEX IF EXISTS {name}" for name in _INDEX_NAMES),
     ],
 }
+
+
+def restore_after_sqlite_table_remake(apps: object, schema_editor: object) -> None:
+    """A migration step: SQLite applies some schema changes (a new check constraint, for
+    one) by copying the table into a new one, which drops its triggers and our raw indexes.
+    Every migration that remakes ``customers_customer`` or ``customers_contact`` ends with
+    this step; it rebuilds the search index from the rows. PostgreSQL alters in place."""
+    connection = schema_editor.connection  # type: ignore[attr-defined]
+    if connection.vendor != "sqlite":
+        return
+    for statement in [*DROP["sqlite"], *CREATE["sqlite"], *SQLITE_BACKFILL]:
+        schema_editor.execute(statement)  # type: ignore[attr-defined]

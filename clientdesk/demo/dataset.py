@@ -407,6 +407,8 @@ def _customer(
         "created_at": created,
         "updated_at": created,
     }
+    if values["status"] == "closed":
+        values["closed_at"] = created + (now - created) / 2
     if values["billing_mode"] == "postpaid":
         values["credit_limit"] = rng.choice([1000, 5000, 20000])
     if not individual and rng.random() < 0.2:

@@ -6,7 +6,9 @@ from typing import Any
 
 from django.contrib.auth.mixins import LoginRequiredMixin
 from django.core.exceptions import PermissionDenied
-from django.http import HttpRequest, HttpResponseBase
+from django.conf import settings
+from django.http import HttpRequest, HttpResponse, HttpResponseBase
+from django.shortcuts import render
 from django.urls import reverse
 
 from clientdesk.customers import access
@@ -31,6 +33,8 @@ class CustomerMixin(LoginRequiredMixin):
             return self.handle_no_permission()
         self.membership = access.get_membership(request.user, kwargs["number"])
         self.customer = self.membership.customer
+        if self.customer.status == Customer.Status.SUSPENDED:
+            return suspended(request, self.customer)
         if not access.can(self.membership, self.capability):
             raise PermissionDenied("Your role on this account does not allow this.")
         return super().dispatch(request, *args, **kwargs)
@@ -47,3 +51,20 @@ class CustomerMixin(LoginRequiredMixin):
             my_account_url=reverse("portal:account", args=[self.customer.number]),
         )
         return context
+
+
+def suspended(request: HttpRequest, customer: Customer) -> HttpResponse:
+    """Every page of a suspended customer: what happened and how to reach support (403).
+    The user's other customers stay reachable from the account switcher."""
+    return render(
+        request,
+        "portal/suspended.html",
+        {
+            "suspended_customer": customer,
+            "memberships": access.portal_memberships(request.user),
+            "support_email": settings.CLIENTDESK_SUPPORT_EMAIL,
+            "support_phone": settings.CLIENTDESK_SUPPORT_PHONE,
+            "support_hours": settings.CLIENTDESK_SUPPORT_HOURS,
+        },
+        status=403,
+    )

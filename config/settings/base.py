@@ -41,6 +41,9 @@ INSTALLED_APPS = [
     "clientdesk.customers",
     "clientdesk.taxes",
     "clientdesk.change_requests",
+    "clientdesk.ledger",
+    "clientdesk.lifecycle",
+    "clientdesk.remote_support",
     "clientdesk.audit",
     "clientdesk.events",
     "clientdesk.notifications",
@@ -63,6 +66,8 @@ MIDDLEWARE = [
     "allauth.account.middleware.AccountMiddleware",
     "allauth.usersessions.middleware.UserSessionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
+    # Login As: after authentication, before the actor is built (it reads the impersonator).
+    "clientdesk.remote_support.middleware.LoginAsMiddleware",
     "clientdesk.core.middleware.ActorMiddleware",
     "clientdesk.core.middleware.PrivatePagesMiddleware",
 ]
@@ -83,6 +88,7 @@ TEMPLATES = [
                 "django.contrib.messages.context_processors.messages",
                 "csp.context_processors.nonce",
                 "clientdesk.core.context_processors.site",
+                "clientdesk.remote_support.context_processors.login_as",
                 # Lazy: counted only when the staff nav shows the badge.
                 "clientdesk.staff.change_requests.nav_open_requests",
             ],
@@ -281,3 +287,18 @@ CLIENTDESK_SUPPORT_EMAIL = "support@clientdesk.example"
 # Seed 000's default: only staff change a login email (the SOP). True lets the owner change
 # it themselves, verified by a link to the new address (change_requests/self_service.py).
 CLIENTDESK_SELF_SERVICE_EMAIL_CHANGE = False
+
+# --- Account lifecycle and remote support (Login As) ------------------------------------------
+# Shown to users of a suspended account ("contact support") and in the owner's emails.
+CLIENTDESK_SUPPORT_PHONE = "+60 3-2712 0000"
+CLIENTDESK_SUPPORT_HOURS = "Monday to Friday, 9:00–18:00 (Malaysia time)"
+# How long a closed account's personal data is kept (and the account can be reopened) before
+# the nightly job anonymises it. Ledger entries are kept, under the customer's number only.
+CLIENTDESK_CLOSED_RETENTION_DAYS = 90
+# A Login As session ends by itself after this many minutes.
+CLIENTDESK_LOGIN_AS_MINUTES = 30
+
+# Scheduled tasks: (task path, seconds between runs). `manage.py run_scheduler` enqueues them.
+CLIENTDESK_SCHEDULE: list[tuple[str, int]] = [
+    ("clientdesk.lifecycle.tasks.anonymise_expired_closures", 3600),
+]

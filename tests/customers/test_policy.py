@@ -75,8 +75,8 @@ EXPECTED: dict[str, tuple[str, str, frozenset[str]]] = {
     "kind": ("account", "staff", EVERYONE),
     "pricing_model": ("account", "staff", MONEY),
     "price_adjustment_percent": ("account", "staff", MONEY),
-    "billing_mode": ("account", "staff", MONEY),
-    "credit_limit": ("account", "staff", MONEY),
+    "billing_mode": ("account", "readonly", MONEY),
+    "credit_limit": ("account", "readonly", MONEY),
 }
 
 # Which sections each portal role changes (§4: owner and admin edit the profile; billing
@@ -222,7 +222,7 @@ def test_reasons_tell_the_customer_how_each_kind_of_field_changes() -> None:
     assert reason("phone") == ""
 
 
-@pytest.mark.parametrize("name", ["kind", "pricing_model", "billing_mode", "credit_limit"])
+@pytest.mark.parametrize("name", ["kind", "pricing_model", "price_adjustment_percent"])
 def test_staff_set_fields_tell_the_owner_that_the_provider_sets_them(name) -> None:
     access = policy.field_access(policy.field(name), Authority.portal("owner"), active_customer())
     assert access.reason == "Set by your provider. Contact support to change it."

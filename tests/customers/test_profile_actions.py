@@ -285,8 +285,8 @@ SECTION_SAVES = [
     SectionSave(
         "account",
         "staff_billing",
-        {"billing_mode": "postpaid", "credit_limit": "2500.00"},
-        {"billing_mode": ["prepaid", "postpaid"], "credit_limit": [None, "2500.00"]},
+        {"pricing_model": "custom", "price_adjustment_percent": "-10.00"},
+        {"pricing_model": ["standard", "custom"], "price_adjustment_percent": [None, "-10.00"]},
         reason="Approved for net-30 terms",
     ),
 ]
@@ -353,7 +353,7 @@ def test_saving_the_same_values_again_records_nothing(world) -> None:
 
 def test_re_entering_the_same_amount_in_another_notation_records_nothing(world) -> None:
     customer, billing_staff = world.customer_a, staff(world, "staff_billing")
-    values = {"billing_mode": "postpaid", "credit_limit": "2500"}
+    values = {"pricing_model": "custom", "price_adjustment_percent": "-10"}
     update_profile_section(
         customer, section="account", values=values, actor=billing_staff, reason="net-30"
     )
@@ -463,13 +463,6 @@ INVALID_SAVES = [
         "account",
         {"pricing_model": "custom"},
         "price_adjustment_percent",
-        MANAGER,
-    ),
-    bad(
-        "negative-credit-limit",
-        "account",
-        {"billing_mode": "postpaid", "credit_limit": "-1"},
-        "credit_limit",
         MANAGER,
     ),
 ]

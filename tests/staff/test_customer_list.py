@@ -16,6 +16,7 @@ from django.http import StreamingHttpResponse
 from django.test import Client
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
+from django.utils import timezone
 
 from clientdesk.audit.models import Activity
 from clientdesk.core.actor import Actor, Source
@@ -59,6 +60,8 @@ def staff(staff_user: Any) -> Client:
 def bulk_customers(count: int, **fields: Any) -> list[Customer]:
     """Plain customer rows, quickly (lists only read them)."""
     names = fields.pop("names", None)
+    if fields.get("status") == "closed":
+        fields.setdefault("closed_at", timezone.now())
     rows = [
         Customer(
             number=next(_numbers),
