@@ -62,6 +62,17 @@ VERBS: dict[str, tuple[str, str]] = {
     "change_request.cancelled": ("requests", "cancelled {target}"),
     "change_request.approved": ("requests", "approved {target}"),
     "change_request.rejected": ("requests", "rejected {target}"),
+    "ledger.entry_posted": ("billing", "posted {target}"),
+    "customer.billing_mode_changed": ("billing", "changed the billing mode or credit limit"),
+    "customer.suspended": ("account", "suspended the account"),
+    "customer.unsuspended": ("account", "lifted the account's suspension"),
+    "customer.closed": ("account", "closed the account"),
+    "customer.reopened": ("account", "reopened the account"),
+    "customer.anonymised": ("account", "erased the closed account's personal data"),
+    "customer.ownership_transferred": ("account", "transferred ownership to {target}"),
+    # Read by customers as "Support (Sam Tan) accessed your account: <reason>".
+    "support.login_as_started": ("support", "accessed your account: {reason}"),
+    "support.login_as_ended": ("support", "ended the support session"),
 }
 # Verbs whose change lines are worth listing under the sentence.
 DETAILED_VERBS = frozenset(
@@ -74,6 +85,8 @@ DETAILED_VERBS = frozenset(
         "change_request.submitted",
         "change_request.commented",
         "change_request.approved",
+        "customer.billing_mode_changed",
+        "customer.ownership_transferred",
     }
 )
 GROUPS: dict[str, str] = {
@@ -81,6 +94,8 @@ GROUPS: dict[str, str] = {
     "contacts": "Contacts and portal access",
     "account": "Account",
     "requests": "Change requests",
+    "billing": "Billing and credits",
+    "support": "Support sessions (Login As)",
 }
 # Groups of staff-only verbs: filters in the staff console only (customers never see them).
 STAFF_GROUPS: dict[str, str] = {
@@ -222,15 +237,20 @@ def describe(row: Activity, customer: Customer, *, for_customer: bool) -> TrailE
         summary = "changed " + _join(labels)
     if row.verb == "customer.field_revealed":
         summary, lines = _revealed_summary(row), ()
+    actor, reason = row.actor_label, row.reason
+    if row.verb.startswith("support.login_as"):
+        # The staff member is named as support; the reason is part of the sentence.
+        actor = f"Support ({actor.removesuffix(' (staff)')})"
+        summary, reason = summary.replace("{reason}", reason), ""
     return TrailEntry(
         id=row.id,
         verb=row.verb,
         occurred_at=row.occurred_at,
-        actor=row.actor_label,
+        actor=actor,
         source=row.get_source_display(),
-        summary=summary.format(target=row.target_repr),
+        summary=summary.replace("{target}", row.target_repr),
         lines=lines,
-        reason=row.reason,
+        reason=reason,
         target_id=row.target_id,
         staff_only=row.staff_only,
     )

@@ -61,4 +61,7 @@ urlpatterns = [
     ),
     path("c/<str:number>/settings/me/", contacts.MyContactView.as_view(), name="my-contact"),
     path("", include("clientdesk.portal.urls_change_requests")),
+    path("", include("clientdesk.portal.urls_billing")),
+    path("", include("clientdesk.portal.urls_lifecycle")),
+    path("", include("clientdesk.portal.urls_login_as")),
 ]

@@ -10,7 +10,9 @@ around every page about one customer.
 - Activity: the customer's whole trail, staff-only rows and notes included.
 - Change requests: the customer's requests (``staff/change_requests.py`` renders their pages);
   the header counts the open ones.
-- Billing, Integrations: placeholders until those capabilities arrive.
+- Billing (``staff/billing.py``) and Account — status, closing, ownership, Login As
+  (``staff/lifecycle.py``) — keep their own modules; Integrations is a placeholder until
+  the sync feature arrives.
 
 The header costs one query for the customer (owner, counts and profile annotated) and one
 for the tax; a page adds a fixed number on top, whatever the customer's size.
@@ -172,6 +174,7 @@ TABS: tuple[tuple[str, str, str], ...] = (
     ("contacts", "Contacts", "staff:contacts"),
     ("change-requests", "Change requests", "staff:customer-change-requests"),
     ("billing", "Billing", "staff:customer-billing"),
+    ("account", "Status & ownership", "staff:customer-lifecycle"),
     ("notes", "Notes", "staff:notes"),
     ("activity", "Activity", "staff:customer-activity"),
     ("integrations", "Integrations", "staff:customer-integrations"),
@@ -703,17 +706,6 @@ class ChangeRequestsView(CustomerFrameMixin, View):
             **change_request_pages.nav_open_requests(request),
         )
         return TemplateResponse(request, "staff/customer/change_requests.html", context)
-
-
-class BillingView(PlaceholderView):
-    frame_tab = "billing"
-    icon = "banknotes"
-    title = "Billing arrives with the ledger"
-    text = (
-        "Credits, debts, the balance and postings will be shown here once the ledger is "
-        "built. Pricing model, billing mode and credit limit are on the Profile tab "
-        "(Account section)."
-    )
 
 
 class IntegrationsView(PlaceholderView):

@@ -50,4 +50,7 @@ urlpatterns = [
     path("", include("clientdesk.staff.urls_email_change")),
     path("", include("clientdesk.staff.urls_activity")),
     path("", include("clientdesk.staff.urls_customer360")),
+    path("", include("clientdesk.staff.urls_billing")),
+    path("", include("clientdesk.staff.urls_lifecycle")),
+    path("", include("clientdesk.staff.urls_login_as")),
 ]

@@ -19,7 +19,6 @@ urlpatterns: list[URLPattern] = [
         views.ChangeRequestsView.as_view(),
         name="customer-change-requests",
     ),
-    path("customers/<str:number>/billing/", views.BillingView.as_view(), name="customer-billing"),
     path(
         "customers/<str:number>/integrations/",
         views.IntegrationsView.as_view(),

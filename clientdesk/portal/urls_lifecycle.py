@@ -1,0 +1,5 @@
+"""Routes of urls_lifecycle (included by the interface's urls.py). Filled in by its feature."""
+
+from django.urls import URLPattern
+
+urlpatterns: list[URLPattern] = []
