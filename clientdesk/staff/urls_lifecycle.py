@@ -1,5 +1,17 @@
-"""Routes of urls_lifecycle (included by the interface's urls.py). Filled in by its feature."""
+"""Routes of the 360's Status & ownership tab (included by staff/urls.py)."""
 
-from django.urls import URLPattern
+from django.urls import URLPattern, path
 
-urlpatterns: list[URLPattern] = []
+from .customer360 import PlaceholderView
+
+
+class _Placeholder(PlaceholderView):  # replaced by staff/lifecycle.py
+    frame_tab = "account"
+    icon = "shield-check"
+    title = "Status & ownership"
+    text = "Being built."
+
+
+urlpatterns: list[URLPattern] = [
+    path("customers/<str:number>/account/", _Placeholder.as_view(), name="customer-lifecycle"),
+]
