@@ -19,7 +19,7 @@ ZERO_DECIMAL_CURRENCIES = frozenset(
 )
 # The largest amount one entry may carry: the columns hold 14 digits, 2 after the point.
 MAX_AMOUNT = Decimal("999999999.99")
-_PLAIN_NUMBER = re.compile(r"^[+-]?(\d{1,15}(\.\d*)?|\.\d+)$")
+_PLAIN_NUMBER = re.compile(r"^[+-]?([0-9]{1,15}(\.[0-9]*)?|\.[0-9]+)$")
 
 
 class AmountError(ValueError):

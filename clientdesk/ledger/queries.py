@@ -12,7 +12,8 @@ from dataclasses import dataclass
 from datetime import date, datetime, time, tzinfo
 from decimal import Decimal
 
-from django.db.models import Count, QuerySet, Sum
+from django.db.models import BigIntegerField, Count, F, QuerySet, Sum
+from django.db.models.functions import Cast, Round
 
 from clientdesk.customers.models import Customer
 
@@ -153,12 +154,16 @@ def reconcile(customer_ids: list[int] | None = None) -> list[Mismatch]:
 
     An empty list is the proof the running balances are right. Customers with entries but no
     balance row, and balance rows without entries, are mismatches too."""
-    sums = Entry.objects.values("customer_id").annotate(total=Sum("amount"), n=Count("id"))
+    # Summed in whole cents: SQLite adds decimal columns as floats (0.01 + … ≠ exact).
+    cents = Sum(Cast(Round(F("amount") * 100), BigIntegerField()))
+    sums = Entry.objects.values("customer_id").annotate(cents=cents, n=Count("id"))
     balances = Balance.objects.all()
     if customer_ids is not None:
         sums = sums.filter(customer_id__in=customer_ids)
         balances = balances.filter(customer_id__in=customer_ids)
-    summed = {row["customer_id"]: (row["total"], row["n"]) for row in sums.order_by()}
+    summed = {
+        row["customer_id"]: (Decimal(row["cents"]) / 100, row["n"]) for row in sums.order_by()
+    }
     stored = {row.customer_id: (row.amount, row.entry_count) for row in balances}
     mismatches = []
     for customer_id in sorted(summed.keys() | stored.keys()):
