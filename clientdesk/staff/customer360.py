@@ -23,6 +23,7 @@ from __future__ import annotations
 import zoneinfo
 from dataclasses import dataclass
 from datetime import tzinfo
+from decimal import Decimal
 from typing import Any, ClassVar
 
 from django import forms
@@ -48,6 +49,7 @@ from django_countries import countries
 from clientdesk.change_requests.models import OPEN_STATUSES, ChangeRequest
 from clientdesk.core.actor import Source
 from clientdesk.core.errors import DomainError, ErrorCode
+from clientdesk.core.money import format_amount
 from clientdesk.customers import notes as customer_notes
 from clientdesk.customers import policy, queries, trail
 from clientdesk.customers.access import parse_customer_number
@@ -62,6 +64,7 @@ from clientdesk.customers.sections import (
     initial_values,
     section_etag,
 )
+from clientdesk.ledger.models import Balance
 from clientdesk.taxes.rules import AppliedTax, applicable_tax
 from clientdesk.web import profile
 
@@ -98,6 +101,10 @@ def customer_queryset() -> QuerySet[Customer]:
         contact_count=_count(Contact),
         note_count=_count(Note),
         open_request_count=_count_open_requests(),
+        # The running balance (one row per customer): constant time whatever the ledger size.
+        balance_amount=Subquery(
+            Balance.objects.filter(customer=OuterRef("pk")).values("amount")[:1]
+        ),
     )
 
 
@@ -167,6 +174,16 @@ class Header:
     tax: AppliedTax | None
     contact_count: int
     pending_requests: int = 0
+    balance: Decimal = Decimal("0.00")
+
+    @property
+    def balance_text(self) -> str:
+        return format_amount(abs(self.balance), self.customer.currency)
+
+    @property
+    def balance_state(self) -> str:
+        """``credit``, ``debt`` or ``zero`` (the close checklist wants exactly zero)."""
+        return "credit" if self.balance > 0 else "debt" if self.balance < 0 else "zero"
 
 
 TABS: tuple[tuple[str, str, str], ...] = (
@@ -217,6 +234,7 @@ def header_for(customer: Customer) -> Header:
         tax=applicable_tax(customer),
         contact_count=int(getattr(customer, "contact_count", 0) or 0),
         pending_requests=int(getattr(customer, "open_request_count", 0) or 0),
+        balance=getattr(customer, "balance_amount", None) or Decimal("0.00"),
     )
 
 

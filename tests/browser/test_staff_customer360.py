@@ -77,7 +77,7 @@ def test_a_support_agent_opens_the_360_and_records_a_note(
     expect(header).to_contain_text("SST 8%")
     expect(header).to_contain_text("siti@example.org")
     expect(header).to_contain_text("1 contact")
-    expect(header).to_contain_text("Arrives with the ledger")
+    expect(header).to_contain_text("Zero balance")
     expect(page.get_by_role("link", name="Profile", exact=True)).to_have_attribute(
         "aria-current", "page"
     )

@@ -101,7 +101,7 @@ def test_the_header_says_who_the_customer_is_at_a_glance(world: Any) -> None:
     assert "a.owner@example.org" in header and "Owner" in header
     assert "5 contacts" in header  # one per portal role
     assert "Pending change requests" in header and ">0 open</a>" in header
-    assert "Balance" in header and "Arrives with the ledger" in header
+    assert "Balance" in header and "MYR 0.00" in header and "Zero balance" in header
     assert owner.email in header
 
 
@@ -145,7 +145,6 @@ def test_the_tabs_are_one_frame_with_the_current_tab_marked(world: Any) -> None:
 @pytest.mark.parametrize(
     ("name", "says"),
     [
-        ("staff:customer-billing", "Billing arrives with the ledger"),
         ("staff:customer-integrations", "Integrations arrive with the sync feature"),
     ],
 )
@@ -200,7 +199,7 @@ def test_the_view_menu_lists_every_section_and_page(world: Any) -> None:
     assert f"{profile}?open=account#section-account" in items
     assert url("staff:notes", world.customer_a) in items
     assert url("staff:customer-activity", world.customer_a) in items
-    assert len(items) == 8 + 6  # eight profile sections of a business, six other pages
+    assert len(items) == 8 + 7  # eight profile sections of a business, seven other pages
 
 
 def test_the_shortcut_is_a_labelled_select_that_jumps_without_javascript(world: Any) -> None:
@@ -751,3 +750,22 @@ def test_edit_form_and_save_cost_a_constant_number_of_queries(
     grow(world, customer, 57)
     with django_assert_max_num_queries(len(small)):
         assert client.get(edit_page).status_code == 200
+
+
+def test_the_header_shows_the_running_balance(world: Any) -> None:
+    from clientdesk.core.actor import Actor, Source
+    from clientdesk.ledger.actions import post_entry
+
+    post_entry(
+        world.customer_a,
+        kind="top_up",
+        amount="120.50",
+        description="Bank transfer",
+        idempotency_key="header-1",
+        actor=Actor(world.users["staff_billing"], Source.STAFF),
+    )
+    page = html(
+        client_for(world.users["staff_support"]).get(url("staff:customer", world.customer_a))
+    )
+    header = page[page.index('id="c360-header"') :]
+    assert "MYR 120.50" in header and "Credits available" in header
