@@ -72,6 +72,7 @@ from . import change_requests as change_request_pages
 from .mixins import StaffRequiredMixin
 
 REASON_MAX = 1000
+CLEAR_PREFIX = "clear_"  # the staff form's "Remove the saved …" box of a masked field
 PINNED_ON_PROFILE = 3
 SAVED_TEXT = "Saved — the change is live and recorded in Activity with your reason."
 
@@ -428,15 +429,24 @@ class StaffSectionForm:
         customer: Customer, section: Section, editable: list[str], data: Any = None
     ) -> SectionForm:
         form = SECTION_FORMS[section](data=data, customer=customer, fields=editable)
-        for name in sensitive_names(editable):
+        ordered: dict[str, forms.Field] = {}
+        for name, field in form.fields.items():
+            ordered[name] = field
+            if name not in sensitive_names(editable):
+                continue
             form.initial[name] = ""
-            field = form.fields[name]
             field.required = False
-            current = "set" if getattr(customer, name, None) else "not set"
+            saved = bool(getattr(customer, name, None))
             field.help_text = (
-                f"Masked here (currently {current}). Leave blank to keep the saved value; "
-                "type a new value to replace it."
+                f"Masked here (currently {'set' if saved else 'not set'}). Leave blank to keep "
+                "the saved value; type a new value to replace it."
             )
+            if saved:  # a masked value can still be removed, on purpose
+                ordered[CLEAR_PREFIX + name] = forms.BooleanField(
+                    required=False,
+                    label=f"Remove the saved {policy.FIELDS_BY_NAME[name].label.lower()}",
+                )
+        form.fields = ordered
         form.fields["reason"] = forms.CharField(
             label="Reason for this change",
             max_length=REASON_MAX,
@@ -473,7 +483,9 @@ class SectionEditView(ProfileMixin):
         htmx = bool(request.htmx)  # type: ignore[attr-defined]
         values = profile.posted_values(request.POST, SECTION_FORMS[section], view.editable)
         for name in sensitive_names(view.editable):
-            if name in values and not str(values[name] or "").strip():
+            if request.POST.get(CLEAR_PREFIX + name) in ("on", "true", "1"):
+                values[name] = ""  # removed on purpose (the checkbox), recorded with the reason
+            elif name in values and not str(values[name] or "").strip():
                 del values[name]  # blank: keep the saved (masked) value
         reason = str(request.POST.get("reason", "")).strip()
         etag = str(request.POST.get("etag", "")).strip()[:64] or None

@@ -608,6 +608,33 @@ def test_a_blank_masked_field_keeps_its_value_a_typed_one_replaces_it(world: Any
     assert fresh(customer).id_number == "770305021235"
 
 
+def test_a_masked_value_can_be_removed_on_purpose_with_the_box(world: Any) -> None:
+    customer = individual_with_id(world)
+    client = client_for(world.users["staff_support"])
+    form_page = html(client.get(url("staff:customer-section-edit", customer, "personal")))
+    assert 'name="clear_id_number"' in form_page and 'name="clear_date_of_birth"' in form_page
+    assert "Remove the saved date of birth" in form_page
+    response = edit(
+        client,
+        customer,
+        "personal",
+        full_name="Siti Aminah",
+        nationality="MY",
+        id_type="",
+        id_number="",
+        clear_id_number="on",
+        date_of_birth="",
+        clear_date_of_birth="on",
+        reason="Client asked us to delete her ID details",
+    )
+    assert response.status_code == 302, html(response)
+    customer = fresh(customer)
+    assert customer.id_number == "" and customer.date_of_birth is None
+    page = html(client.get(url("staff:customer-activity", customer)))
+    assert "Client asked us to delete her ID details" in page
+    assert "770305021234" not in page  # the removed value stays masked in Activity
+
+
 # --- Activity tab ---------------------------------------------------------------------------
 
 
