@@ -26,9 +26,11 @@ from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import render
 from django.urls import reverse
 from django.utils import timezone
+from django_htmx.http import HttpResponseClientRedirect
 
 from clientdesk.core.actor import Actor, Source, client_ip
 from clientdesk.customers.access import parse_customer_number
+from clientdesk.users.roles import SUPPORT, has_staff_role
 
 from .actions import EndReason, end_login_as
 from .models import LoginAsSession
@@ -48,6 +50,9 @@ BLOCKED_VIEWS = frozenset(
         "portal:primary-email-request",
         "portal:ownership-transfer",
         "portal:close-account",
+        # Invitation links would link the customer's user to another contact.
+        "portal:invitation",
+        "portal:invitation-renew",
     }
 )
 
@@ -88,17 +93,34 @@ class LoginAsMiddleware:
             request.session.pop(SESSION_KEY, None)
             return self.get_response(request)
         path = request.path_info
-        if login_as.expires_at <= timezone.now():
-            end_login_as(login_as, why=EndReason.EXPIRED, actor=staff_actor(request, login_as))
+        expired = login_as.expires_at <= timezone.now()
+        # A staff member who lost the support role meanwhile loses the session at once.
+        revoked = (
+            not expired
+            and not path.startswith(OWN_PREFIXES)
+            and not has_staff_role(login_as.staff, SUPPORT)
+        )
+        if expired or revoked:
+            why = EndReason.EXPIRED if expired else EndReason.ENDED
+            end_login_as(login_as, why=why, actor=staff_actor(request, login_as))
             leave(request)
             messages.info(
                 request,
-                f"Your Login As session for {login_as.customer.client_id} reached its time "
-                "limit and has ended.",
+                f"Your Login As session for {login_as.customer.client_id} "
+                + (
+                    "reached its time limit and has ended."
+                    if expired
+                    else "has ended: your staff role no longer allows Login As."
+                ),
             )
-            if path.startswith(OWN_PREFIXES):
+            # The staff member's own pages, and signing out, carry on as themselves.
+            if path.startswith(OWN_PREFIXES) or path == LOGOUT_PATH:
                 return self.get_response(request)
-            return HttpResponseRedirect(reverse("staff:contacts", args=[login_as.customer.number]))
+            console = reverse("staff:contacts", args=[login_as.customer.number])
+            if getattr(request, "htmx", False):
+                # An htmx request would swap the console's page into a portal fragment.
+                return HttpResponseClientRedirect(console)
+            return HttpResponseRedirect(console)
         request.login_as = login_as  # type: ignore[attr-defined]
         if path == LOGOUT_PATH and request.method == "POST":
             end_login_as(login_as, why=EndReason.SIGNED_OUT, actor=staff_actor(request, login_as))

@@ -5,7 +5,9 @@ Portal settings & contacts, behind the staff access check, inside the customer 3
 
 from __future__ import annotations
 
-from typing import ClassVar
+from typing import Any, ClassVar
+
+from django.template.response import TemplateResponse
 
 from clientdesk.customers.contact_rules import STAFF_CONTACT_MANAGERS
 from clientdesk.web import contacts as shared
@@ -13,6 +15,7 @@ from clientdesk.web import contacts as shared
 # StaffCustomerMixin lives with the 360 (it loads what the frame's header shows); it is
 # re-exported here for the staff pages that import it from this module.
 from .customer360 import CustomerFrameMixin, StaffCustomerMixin
+from .login_as import add_login_as_urls
 
 __all__ = ["StaffCustomerMixin"]
 
@@ -28,7 +31,10 @@ class StaffContactsChange(StaffContacts):
 
 
 class ContactsView(StaffContacts, shared.ContactListView):
-    pass
+    def render_page(self, template: str, context: dict[str, Any]) -> TemplateResponse:
+        # Support staff get a Login As button on contacts with a portal sign-in.
+        add_login_as_urls(context.get("rows", ()), self.customer, self.staff_roles)
+        return super().render_page(template, context)
 
 
 class ContactCreateView(StaffContactsChange, shared.ContactCreateView):

@@ -1,5 +1,13 @@
-"""Routes of urls_login_as (included by the interface's urls.py). Filled in by its feature."""
+"""Routes of urls_login_as (included by staff/urls.py, in the staff namespace): Login As."""
 
-from django.urls import URLPattern
+from django.urls import URLPattern, path
 
-urlpatterns: list[URLPattern] = []
+from . import login_as
+
+urlpatterns: list[URLPattern] = [
+    path(
+        "customers/<str:number>/contacts/<int:contact_id>/login-as/",
+        login_as.LoginAsStartView.as_view(),
+        name="login-as-start",
+    ),
+]
