@@ -7,7 +7,6 @@ entries; ``manage.py ledger_reconcile`` runs it.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import date, datetime, time, tzinfo
 from decimal import Decimal
@@ -106,33 +105,6 @@ def statement(
     more = len(fetched) > size
     page = fetched[:size]
     return Page(rows=page, next_before=page[-1].pk if more and page else None)
-
-
-def csv_rows(customer: Customer, filters: Filters, tz: tzinfo) -> Iterator[list[str]]:
-    """The statement as CSV rows (header first), streamed in id order chunks."""
-    yield [
-        "Entry",
-        "Date",
-        "Kind",
-        "Description",
-        "Reference",
-        "Amount",
-        "Currency",
-        "Balance after",
-        "Reverses entry",
-    ]
-    for entry in entries(customer, filters, tz).iterator(chunk_size=2000):
-        yield [
-            str(entry.pk),
-            entry.created_at.astimezone(tz).strftime("%Y-%m-%d %H:%M"),
-            entry.get_kind_display(),
-            entry.description,
-            entry.external_reference,
-            str(entry.amount),
-            entry.currency,
-            str(entry.balance_after),
-            str(entry.reverses_id or ""),
-        ]
 
 
 def entry_for(customer: Customer, entry_id: int) -> Entry | None:

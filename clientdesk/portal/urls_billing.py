@@ -1,5 +1,14 @@
-"""Routes of urls_billing (included by the interface's urls.py). Filled in by its feature."""
+"""Routes of the portal's "Billing & credits" page (included by portal/urls.py)."""
 
-from django.urls import URLPattern
+from django.urls import URLPattern, path
 
-urlpatterns: list[URLPattern] = []
+from . import billing
+
+urlpatterns: list[URLPattern] = [
+    path("c/<str:number>/billing/", billing.BillingView.as_view(), name="billing"),
+    path(
+        "c/<str:number>/billing/statement.csv",
+        billing.BillingCSVView.as_view(),
+        name="billing-csv",
+    ),
+]

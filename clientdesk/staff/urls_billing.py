@@ -2,16 +2,32 @@
 
 from django.urls import URLPattern, path
 
-from .customer360 import PlaceholderView
-
-
-class _Placeholder(PlaceholderView):  # replaced by staff/billing.py
-    frame_tab = "billing"
-    icon = "banknotes"
-    title = "Billing"
-    text = "Being built."
-
+from . import billing
 
 urlpatterns: list[URLPattern] = [
-    path("customers/<str:number>/billing/", _Placeholder.as_view(), name="customer-billing"),
+    path(
+        "customers/<str:number>/billing/",
+        billing.BillingTabView.as_view(),
+        name="customer-billing",
+    ),
+    path(
+        "customers/<str:number>/billing/statement.csv",
+        billing.BillingCSVView.as_view(),
+        name="customer-billing-csv",
+    ),
+    path(
+        "customers/<str:number>/billing/entries/",
+        billing.EntryView.as_view(),
+        name="customer-billing-entry",
+    ),
+    path(
+        "customers/<str:number>/billing/entries/<int:entry_id>/reverse/",
+        billing.ReverseView.as_view(),
+        name="customer-billing-reverse",
+    ),
+    path(
+        "customers/<str:number>/billing/mode/",
+        billing.ModeView.as_view(),
+        name="customer-billing-mode",
+    ),
 ]

@@ -20,6 +20,7 @@ from clientdesk.demo.data import (
     DEMO_STAFF,
     DEMO_TAX_RULES,
 )
+from clientdesk.demo.ledger_demo import load_demo_ledgers
 from clientdesk.taxes import actions as tax_actions
 from clientdesk.taxes.models import TaxRule
 from clientdesk.users import actions as user_actions
@@ -41,6 +42,11 @@ class Command(BaseCommand):
         added = self._load_tax_rules()
         if added:
             self.stdout.write(self.style.SUCCESS(f"Demo tax rules added for {', '.join(added)}."))
+        ledger = load_demo_ledgers()  # fixed idempotency keys: a second run posts nothing
+        if ledger.posted:
+            self.stdout.write(self.style.SUCCESS(f"Demo ledger entries posted: {ledger.posted}."))
+        for problem in ledger.problems:
+            self.stdout.write(self.style.WARNING(f"Demo ledger: {problem}"))
         if options["print_logins"]:
             self.stdout.write("")
             self.stdout.write(f"Demo sign-ins (password for all: {DEMO_PASSWORD})")
