@@ -342,7 +342,8 @@ def transfer_ownership(
             )
         contacts = {
             contact.pk: contact
-            for contact in Contact.objects.select_for_update()
+            # of=self: PostgreSQL cannot lock the nullable side of the user join.
+            for contact in Contact.objects.select_for_update(of=("self",))
             .filter(Q(customer=locked) & (Q(role=Role.OWNER) | Q(pk=new_owner_id)))
             .select_related("user")
         }
@@ -402,7 +403,11 @@ def _check_new_owner(new_owner: Contact | None, old_owner: Contact | None) -> No
             "invitation.",
             field="new_owner",
         )
-    if not user.is_active or user.is_staff:
+    if user.is_staff or user.is_superuser:
+        raise DomainError(
+            ErrorCode.INVALID, "Staff sign-ins cannot own a customer account.", field="new_owner"
+        )
+    if not user.is_active:
         raise DomainError(
             ErrorCode.INVALID,
             f"{new_owner}'s sign-in is suspended; choose another contact.",

@@ -8,7 +8,8 @@ status and dates, and every ledger entry (bookkeeping law) — they now point at
 that identifies nobody.
 
 Notes, Activity and ledger entries are append-only for people; this job is the one
-sanctioned writer that redacts them, through the models' base managers.
+sanctioned writer that redacts them, through the models' base managers. Outbox events keep
+their type and the client ID; their payloads (names, emails) are replaced.
 """
 
 from __future__ import annotations
@@ -27,8 +28,10 @@ from clientdesk.audit.record import record
 from clientdesk.change_requests.models import ChangeRequest, LoginEmailChange, Message
 from clientdesk.core.actor import Actor
 from clientdesk.customers.models import Contact, Customer, Invitation, Note
+from clientdesk.events.models import Event
 from clientdesk.events.publish import publish
 from clientdesk.notifications.models import MailLog
+from clientdesk.remote_support.models import LoginAsSession
 from clientdesk.users.models import User
 
 ERASED = "[erased]"
@@ -86,8 +89,8 @@ def anonymise_customer(customer: Customer, *, actor: Actor) -> Customer:
         if locked.closed_at > cutoff:
             raise ValueError(f"{locked.client_id} is still within its retention period")
         _erase_profile(locked)
-        _erase_people(locked)
-        _erase_records(locked)
+        people = _erase_people(locked)
+        _erase_records(locked, people)
         record(
             "customer.anonymised",
             actor=actor,
@@ -121,7 +124,9 @@ def _erase_profile(customer: Customer) -> None:
     customer.save()
 
 
-def _erase_people(customer: Customer) -> None:
+def _erase_people(customer: Customer) -> set[int]:
+    """Removes the contacts and erases sign-ins nobody else uses; returns every user id that
+    was a contact here (their names are erased from this customer's records)."""
     contacts = Contact.objects.filter(customer=customer)
     user_ids = set(contacts.exclude(user=None).values_list("user_id", flat=True))
     Invitation.objects.filter(customer=customer).delete()
@@ -140,9 +145,10 @@ def _erase_people(customer: Customer) -> None:
         user.is_active = False
         user.set_unusable_password()
         user.save()
+    return user_ids
 
 
-def _erase_records(customer: Customer) -> None:
+def _erase_records(customer: Customer, people: set[int]) -> None:
     Note._base_manager.filter(customer=customer).update(body=ERASED, reason=ERASED)
     ChangeRequest.objects.filter(customer=customer).update(
         requested={}, snapshot={}, note="", decision_reason=""
@@ -151,6 +157,13 @@ def _erase_records(customer: Customer) -> None:
     Activity._base_manager.filter(customer=customer).filter(
         ~Q(changes={}) | ~Q(target_repr="") | Q(ip__isnull=False)
     ).update(changes={}, target_repr="", ip=None)
+    # Who did what stays (the actor's id); the names and free text go.
+    Activity._base_manager.filter(customer=customer, actor_id__in=people).update(actor_label=ERASED)
+    Activity._base_manager.filter(customer=customer).exclude(reason="").update(reason=ERASED)
+    Event.objects.filter(customer=customer).update(
+        data={"number": customer.client_id, "erased": True}
+    )
+    LoginAsSession.objects.filter(customer=customer).update(contact_name=ERASED)
     MailLog.objects.filter(customer_id=customer.pk).update(
         to=ERASED, subject=ERASED, text_body="", html_body="", kept_text=""
     )

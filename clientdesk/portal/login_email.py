@@ -77,7 +77,7 @@ class _OwnerReauthenticated:
 
         @reauthentication_required
         def guarded(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponseBase:
-            missing = _missing_second_factor(request)
+            missing = missing_second_factor(request)
             if missing:
                 return suspend_request(request, missing)
             return parent(request, *args, **kwargs)
@@ -85,7 +85,7 @@ class _OwnerReauthenticated:
         return guarded(request, *args, **kwargs)
 
 
-def _missing_second_factor(request: HttpRequest) -> str:
+def missing_second_factor(request: HttpRequest) -> str:
     """The re-authentication page still to visit ("" when none): after a password, an
     authenticator code when the user has one; after a code, the password."""
     user = request.user

@@ -4,7 +4,8 @@ Built to stay fast at a million customers:
 
 - Filters (status, kind, country, billing mode, software level, created from/to) come from
   the query string through a form: a value that does not parse is dropped with a note, an
-  unknown parameter is ignored, nothing is echoed unchecked.
+  unknown parameter is ignored, nothing is echoed unchecked. Closed accounts (soft-deleted)
+  are left out unless the status filter asks for them (``closed``, or ``all``).
 - Sorting only on allow-listed, indexed columns: client ID (``number``, unique), name
   (``display_name``, id) and created (``created_at``, id), each either way. Any other
   ``sort`` value falls back to the default, newest client ID first.
@@ -79,6 +80,9 @@ LIST_FIELDS = (
     "created_at",
 )
 NO_LEVEL = "none"
+# Closed accounts are soft-deleted (issue 8): the default list leaves them out; the status
+# filter "closed" (or "all") shows them.
+ANY_STATUS = "all"
 
 
 def customer_url(number: int) -> str:
@@ -103,7 +107,13 @@ def safe_customer_number(value: str) -> int | None:
 
 class CustomerFilterForm(forms.Form):
     status = forms.ChoiceField(
-        required=False, label="Status", choices=[("", "Any status"), *Customer.Status.choices]
+        required=False,
+        label="Status",
+        choices=[
+            ("", "Not closed"),
+            *Customer.Status.choices,
+            (ANY_STATUS, "Any status, closed included"),
+        ],
     )
     kind = forms.ChoiceField(
         required=False, label="Type", choices=[("", "Any type"), *Customer.Kind.choices]
@@ -202,7 +212,9 @@ class CustomerFilters:
         return query.urlencode()
 
     def apply(self, rows: QuerySet[Customer]) -> QuerySet[Customer]:
-        if self.status:
+        if not self.status:
+            rows = rows.exclude(status=Customer.Status.CLOSED)
+        elif self.status != ANY_STATUS:
             rows = rows.filter(status=self.status)
         if self.kind:
             rows = rows.filter(kind=self.kind)
