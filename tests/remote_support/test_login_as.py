@@ -593,9 +593,7 @@ def test_starting_again_replaces_the_open_session(world: Any, sam: Any) -> None:
     assert f"You are signed in as {second.contact_name}" in page
 
 
-def test_losing_the_support_role_ends_the_session_on_the_next_request(
-    world: Any, sam: Any
-) -> None:
+def test_losing_the_support_role_ends_the_session_on_the_next_request(world: Any, sam: Any) -> None:
     client = signed_in_as(world, sam)
     page = reverse("portal:account", args=[world.customer_a.number])
     assert client.get(page).status_code == 200
