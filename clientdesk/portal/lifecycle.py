@@ -21,13 +21,11 @@ from __future__ import annotations
 
 from typing import Any
 
-from allauth.account.decorators import reauthentication_required
-from allauth.account.internal.flows.reauthentication import suspend_request
 from django import forms
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.mixins import LoginRequiredMixin
-from django.http import HttpRequest, HttpResponse, HttpResponseBase, HttpResponseRedirect
+from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.template.response import TemplateResponse
 from django.urls import reverse
 from django.utils.dateparse import parse_datetime
@@ -39,29 +37,13 @@ from clientdesk.customers import access
 from clientdesk.customers.models import Contact, Customer
 from clientdesk.customers.roles import Capability, Role
 from clientdesk.lifecycle import actions as lifecycle
+from clientdesk.web.ownership import NewOwnerForm
 
-from .login_email import missing_second_factor
 from .mixins import CustomerMixin
+from .reauth import ReauthenticatedMixin
 
 CLOSED_SESSION_KEY = "clientdesk_closed_account"
 FEEDBACK_MAX = lifecycle.REASON_MAX
-
-
-class _Reauthenticated:
-    """After ``CustomerMixin`` (which checked the capability): a recent re-authentication —
-    the password, and the authenticator code when the owner has one."""
-
-    def dispatch(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponseBase:
-        parent = super().dispatch  # type: ignore[misc]
-
-        @reauthentication_required
-        def guarded(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponseBase:
-            missing = missing_second_factor(request)
-            if missing:
-                return suspend_request(request, missing)
-            return parent(request, *args, **kwargs)
-
-        return guarded(request, *args, **kwargs)
 
 
 def _account_url(customer: Customer) -> str:
@@ -71,48 +53,24 @@ def _account_url(customer: Customer) -> str:
 # --- ownership transfer -----------------------------------------------------------------------
 
 
-class TransferForm(forms.Form):
-    new_owner = forms.TypedChoiceField(
-        label="New owner",
-        coerce=int,
-        widget=forms.RadioSelect,
-        error_messages={
-            "required": "Choose who becomes the owner.",
-            "invalid_choice": "Choose a person from the list: the new owner must be a contact "
-            "of this account who signs in to the portal.",
-        },
-    )
-
-    def __init__(self, *args: Any, candidates: list[Contact], **kwargs: Any) -> None:
-        super().__init__(*args, **kwargs)
-        field = self.fields["new_owner"]
-        assert isinstance(field, forms.TypedChoiceField)
-        field.choices = [(c.pk, _candidate_label(c)) for c in candidates]
-
-
-def _candidate_label(contact: Contact) -> str:
-    email = contact.user.email if contact.user is not None else contact.email
-    return f"{contact.full_name} — {email} ({contact.get_role_display()})"
-
-
-class OwnershipTransferView(CustomerMixin, _Reauthenticated, ContextMixin, View):
+class OwnershipTransferView(CustomerMixin, ReauthenticatedMixin, ContextMixin, View):
     """``portal:ownership-transfer``: choose → confirm → transfer."""
 
     capability = Capability.TRANSFER_OWNERSHIP
 
     def get(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
-        return self.choose(TransferForm(candidates=self.candidates()))
+        return self.choose(NewOwnerForm(candidates=self.candidates()))
 
     def post(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
         candidates = self.candidates()
-        form = TransferForm(request.POST, candidates=candidates)
+        form = NewOwnerForm(request.POST, candidates=candidates)
         if not form.is_valid():
             return self.choose(form, status=400)
         new_owner_id = form.cleaned_data["new_owner"]
         chosen = next(c for c in candidates if c.pk == new_owner_id)
         if request.POST.get("edit") == "yes":
             return self.choose(
-                TransferForm(initial={"new_owner": chosen.pk}, candidates=candidates)
+                NewOwnerForm(initial={"new_owner": chosen.pk}, candidates=candidates)
             )
         if request.POST.get("confirm") != "yes":
             return self.confirm(chosen)
@@ -132,7 +90,7 @@ class OwnershipTransferView(CustomerMixin, _Reauthenticated, ContextMixin, View)
     def candidates(self) -> list[Contact]:
         return lifecycle.transfer_candidates(self.customer)
 
-    def choose(self, form: TransferForm, *, status: int = 200) -> HttpResponse:
+    def choose(self, form: NewOwnerForm, *, status: int = 200) -> HttpResponse:
         context = self.get_context_data(
             form=form,
             has_candidates=bool(form.fields["new_owner"].choices),  # type: ignore[attr-defined]
@@ -212,7 +170,7 @@ class CloseForm(forms.Form):
         return typed
 
 
-class CloseAccountView(CustomerMixin, _Reauthenticated, ContextMixin, View):
+class CloseAccountView(CustomerMixin, ReauthenticatedMixin, ContextMixin, View):
     """``portal:close-account``: the checklist, and when it is green the confirmation form."""
 
     capability = Capability.CLOSE_ACCOUNT

@@ -10,14 +10,8 @@ not and never change anything on GET (mail scanners open links); a button POSTs.
 
 from __future__ import annotations
 
-import time
 from typing import Any
 
-from allauth.account import app_settings as account_settings
-from allauth.account.decorators import reauthentication_required
-from allauth.account.internal.flows.login import get_authentication_records
-from allauth.account.internal.flows.reauthentication import suspend_request
-from allauth.mfa.utils import is_mfa_enabled
 from django import forms
 from django.conf import settings
 from django.contrib import messages
@@ -36,6 +30,7 @@ from clientdesk.users.models import User
 
 from .invitations import masked_email
 from .mixins import CustomerMixin
+from .reauth import ReauthenticatedMixin
 
 # A link that cannot be used: the page's status code.
 LINK_STATUS = {"unknown": 404, "expired": 410, "used": 410, "superseded": 410, "cancelled": 410}
@@ -63,46 +58,17 @@ class _SelfServiceOn:
         return super().dispatch(request, *args, **kwargs)  # type: ignore[misc]
 
 
-class _OwnerReauthenticated:
+class _OwnerReauthenticated(ReauthenticatedMixin):
     """After ``CustomerMixin`` resolved the membership: the owner only (403 otherwise),
-    re-authenticated recently — allauth's decorator first, then the second factor too
-    when the owner has one (the issue asks for "password, plus MFA if enrolled")."""
+    re-authenticated recently (``ReauthenticatedMixin``: the password, and an authenticator
+    code too when the owner has one — "password, plus MFA if enrolled")."""
 
     membership: Any
 
     def dispatch(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponseBase:
         if self.membership.role != Role.OWNER:
             raise PermissionDenied("Only the account owner changes the login email.")
-        parent = super().dispatch  # type: ignore[misc]
-
-        @reauthentication_required
-        def guarded(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponseBase:
-            missing = missing_second_factor(request)
-            if missing:
-                return suspend_request(request, missing)
-            return parent(request, *args, **kwargs)
-
-        return guarded(request, *args, **kwargs)
-
-
-def missing_second_factor(request: HttpRequest) -> str:
-    """The re-authentication page still to visit ("" when none): after a password, an
-    authenticator code when the user has one; after a code, the password."""
-    user = request.user
-    if not isinstance(user, User):
-        return reverse("account_login")
-    now = time.time()
-    recent = {
-        record.get("method")
-        for record in get_authentication_records(request, user)
-        if record.get("reauthenticated")
-        and now - float(record.get("at", 0)) < account_settings.REAUTHENTICATION_TIMEOUT
-    }
-    if user.has_usable_password() and "password" not in recent:
-        return reverse("account_reauthenticate")
-    if is_mfa_enabled(user) and "mfa" not in recent:
-        return reverse("mfa_reauthenticate")
-    return ""
+        return super().dispatch(request, *args, **kwargs)
 
 
 class LoginEmailChangeView(_SelfServiceOn, CustomerMixin, _OwnerReauthenticated, TemplateView):

@@ -40,6 +40,7 @@ from clientdesk.customers.models import Contact, Customer
 from clientdesk.customers.roles import Role
 from clientdesk.lifecycle import actions as lifecycle
 from clientdesk.users.roles import MANAGER
+from clientdesk.web.ownership import NewOwnerForm
 
 from .customer360 import CustomerFrameMixin
 
@@ -92,17 +93,9 @@ def reason_form(prefix: str, data: Any = None) -> ReasonForm:
     return ReasonForm(data, prefix=prefix, help_text=FORM_HELP[prefix])
 
 
-class TransferForm(forms.Form):
-    new_owner = forms.TypedChoiceField(
-        label="New owner",
-        coerce=int,
-        widget=forms.RadioSelect,
-        error_messages={
-            "required": "Choose the contact who becomes the owner.",
-            "invalid_choice": "Choose a contact from the list: the new owner must be a "
-            "contact of this account with a portal sign-in.",
-        },
-    )
+class TransferForm(NewOwnerForm):
+    """The new owner, and the manager's reason (recorded in Activity)."""
+
     reason = forms.CharField(
         label="Reason",
         max_length=lifecycle.REASON_MAX,
@@ -114,17 +107,6 @@ class TransferForm(forms.Form):
             "max_length": f"Keep the reason under {lifecycle.REASON_MAX} characters.",
         },
     )
-
-    def __init__(self, *args: Any, candidates: list[Contact], **kwargs: Any) -> None:
-        super().__init__(*args, **kwargs)
-        field = self.fields["new_owner"]
-        assert isinstance(field, forms.TypedChoiceField)
-        field.choices = [(c.pk, candidate_label(c)) for c in candidates]
-
-
-def candidate_label(contact: Contact) -> str:
-    email = contact.user.email if contact.user is not None else contact.email
-    return f"{contact.full_name} — {email} ({contact.get_role_display()})"
 
 
 # --- what the tab shows -----------------------------------------------------------------------

@@ -444,7 +444,7 @@ def test_the_owner_cannot_forge_the_new_owner(world: World, forged: str) -> None
         portal_url("ownership-transfer", customer), {"new_owner": value, "confirm": "yes"}
     )
     assert response.status_code == 400
-    assert "Choose a person from the list" in text(response)
+    assert "Choose a contact from the list" in text(response)
     assert [c.user_id for c in owners(customer)] == [world.users["a_owner"].pk]
 
 
