@@ -45,6 +45,25 @@ def clean_text(value: str, *, multiline: bool = False) -> str:
     return value
 
 
+def clean_reason(reason: str, *, limit: int, required: str = "") -> str:
+    """The reason an action records: clean text under ``limit`` characters; ``required`` is
+    the message when it may not be empty. Refusals are ``DomainError`` on the field
+    ``reason``, for the action to raise as they are."""
+    from clientdesk.core.errors import DomainError, ErrorCode
+
+    try:
+        text = clean_text(reason or "")
+    except ValidationError as exc:
+        raise DomainError(ErrorCode.INVALID, exc.messages[0], field="reason") from None
+    if required and not text:
+        raise DomainError(ErrorCode.INVALID, required, field="reason")
+    if len(text) > limit:
+        raise DomainError(
+            ErrorCode.INVALID, f"Keep the reason under {limit} characters.", field="reason"
+        )
+    return text
+
+
 # --- identity documents -------------------------------------------------------------------
 
 

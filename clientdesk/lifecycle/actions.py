@@ -69,19 +69,9 @@ def _require_owner(actor: Actor, customer: Customer, what: str) -> Contact:
 
 
 def _reason(reason: str, *, required: bool = True) -> str:
-    try:
-        text = validators.clean_text(reason or "")
-    except Exception as exc:  # ValidationError: control characters
-        raise DomainError(
-            ErrorCode.INVALID, "Check the reason.", field="reason", errors={"reason": [str(exc)]}
-        ) from None
-    if required and not text:
-        raise DomainError(ErrorCode.INVALID, "Give a reason; it is recorded.", field="reason")
-    if len(text) > REASON_MAX:
-        raise DomainError(
-            ErrorCode.INVALID, f"Keep the reason under {REASON_MAX} characters.", field="reason"
-        )
-    return text
+    return validators.clean_reason(
+        reason, limit=REASON_MAX, required="Give a reason; it is recorded." if required else ""
+    )
 
 
 def _locked(customer: Customer) -> Customer:

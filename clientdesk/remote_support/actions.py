@@ -35,21 +35,11 @@ EndReason = LoginAsSession.EndReason
 
 
 def _clean_reason(reason: str) -> str:
-    try:
-        text = validators.clean_text(reason or "")
-    except Exception as exc:  # ValidationError: control characters
-        raise DomainError(ErrorCode.INVALID, str(exc), field="reason") from None
-    if not text:
-        raise DomainError(
-            ErrorCode.INVALID,
-            "Give the reason for signing in as the customer; they will see it.",
-            field="reason",
-        )
-    if len(text) > REASON_MAX:
-        raise DomainError(
-            ErrorCode.INVALID, f"Keep the reason under {REASON_MAX} characters.", field="reason"
-        )
-    return text
+    return validators.clean_reason(
+        reason,
+        limit=REASON_MAX,
+        required="Give the reason for signing in as the customer; they will see it.",
+    )
 
 
 def start_login_as(contact: Contact, *, reason: str, actor: Actor) -> LoginAsSession:
