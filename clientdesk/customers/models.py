@@ -210,14 +210,6 @@ class Customer(TimeStampedModel):
         return self.status == self.Status.ACTIVE
 
     @property
-    def is_suspended(self) -> bool:
-        return self.status == self.Status.SUSPENDED
-
-    @property
-    def is_closed(self) -> bool:
-        return self.status == self.Status.CLOSED
-
-    @property
     def is_business(self) -> bool:
         return self.kind == self.Kind.BUSINESS
 

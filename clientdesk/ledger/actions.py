@@ -42,7 +42,6 @@ from .models import Balance, Entry
 Kind = Entry.Kind
 # Kinds a person posts by hand; reversals come from ``reverse_entry``.
 POSTABLE_KINDS = (Kind.TOP_UP, Kind.CHARGE, Kind.WITHDRAWAL, Kind.DEBT_PAYMENT, Kind.ADJUSTMENT)
-CREDIT_KINDS = frozenset({Kind.TOP_UP, Kind.DEBT_PAYMENT})
 DEBIT_KINDS = frozenset({Kind.CHARGE, Kind.WITHDRAWAL})
 DESCRIPTION_MAX = 300
 REFERENCE_MAX = 100

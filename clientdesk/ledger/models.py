@@ -113,10 +113,6 @@ class Entry(models.Model):
     def delete(self, *args: Any, **kwargs: Any) -> NoReturn:
         raise AppendOnlyError(APPEND_ONLY)
 
-    @property
-    def is_credit(self) -> bool:
-        return self.amount > 0
-
 
 class Balance(models.Model):
     """The customer's running balance: the sum of their entries, kept in step by the posting
