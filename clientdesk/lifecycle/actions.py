@@ -191,7 +191,8 @@ def close_checklist(customer: Customer) -> Checklist:
                 "change_requests",
                 "No open change requests",
                 open_requests == 0,
-                f"{open_requests} change request(s) must be decided or cancelled first."
+                f"{open_requests} change request{'s' if open_requests != 1 else ''} must be "
+                "decided or cancelled first."
                 if open_requests
                 else "No change request is open.",
             ),
@@ -199,7 +200,8 @@ def close_checklist(customer: Customer) -> Checklist:
                 "invitations",
                 "No pending invitations",
                 invitations == 0,
-                f"{invitations} portal invitation(s) must be cancelled first."
+                f"{invitations} portal invitation{'s' if invitations != 1 else ''} must be "
+                "cancelled first."
                 if invitations
                 else "No invitation is waiting.",
             ),
