@@ -27,6 +27,8 @@ class Actor:
     impersonator: Any | None = None
     ip: str | None = None
     request_id: str = ""
+    # The API key a program acted with (its visible prefix), for the trail and the events.
+    api_key: str = ""
 
     @classmethod
     def system(cls, *, request_id: str = "") -> Actor:
@@ -46,7 +48,7 @@ class Actor:
         )
 
     def with_source(self, source: Source) -> Actor:
-        return Actor(self.user, source, self.impersonator, self.ip, self.request_id)
+        return Actor(self.user, source, self.impersonator, self.ip, self.request_id, self.api_key)
 
     @property
     def label(self) -> str:

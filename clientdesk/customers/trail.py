@@ -73,6 +73,16 @@ VERBS: dict[str, tuple[str, str]] = {
     # Read by customers as "Support (Sam Tan) accessed your account: <reason>".
     "support.login_as_started": ("support", "accessed your account: {reason}"),
     "support.login_as_ended": ("support", "ended the support session"),
+    # Integrations (staff-only rows; the customer-scoped one is a replay from the 360).
+    "webhook_endpoint.created": ("integrations", "registered the webhook endpoint {target}"),
+    "webhook_endpoint.updated": ("integrations", "changed the webhook endpoint {target}"),
+    "webhook_endpoint.secret_rotated": (
+        "integrations",
+        "replaced the signing secret of {target}",
+    ),
+    "webhook_endpoint.enabled": ("integrations", "switched on the webhook endpoint {target}"),
+    "webhook_endpoint.disabled": ("integrations", "switched off the webhook endpoint {target}"),
+    "webhook.deliveries_replayed": ("integrations", "sent webhook deliveries again"),
 }
 # Verbs whose change lines are worth listing under the sentence.
 DETAILED_VERBS = frozenset(
@@ -104,6 +114,7 @@ STAFF_GROUPS: dict[str, str] = {
     "tax": "Tax exemption",
     "tax_rules": "Tax rules",
     "review": "Flagged for review",
+    "integrations": "Integrations (webhooks)",
 }
 
 

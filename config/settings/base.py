@@ -44,6 +44,7 @@ INSTALLED_APPS = [
     "clientdesk.ledger",
     "clientdesk.lifecycle",
     "clientdesk.remote_support",
+    "clientdesk.webhooks",
     "clientdesk.audit",
     "clientdesk.events",
     "clientdesk.notifications",
@@ -301,4 +302,21 @@ CLIENTDESK_LOGIN_AS_MINUTES = 30
 # Scheduled tasks: (task path, seconds between runs). `manage.py run_scheduler` enqueues them.
 CLIENTDESK_SCHEDULE: list[tuple[str, int]] = [
     ("clientdesk.lifecycle.tasks.anonymise_expired_closures", 3600),
+    ("clientdesk.webhooks.tasks.prune_deliveries", 3600),
 ]
+
+# --- Webhooks (`manage.py run_webhooks` delivers them) ----------------------------------------
+# Networks webhooks may reach besides the public internet. Empty in production: loopback,
+# private, link-local and metadata addresses are refused (development allows loopback).
+CLIENTDESK_WEBHOOK_ALLOWED_NETWORKS: list[str] = []
+# Plain http:// endpoints (development only; production sends over HTTPS).
+CLIENTDESK_WEBHOOK_ALLOW_HTTP = False
+# Key material for encrypting signing secrets at rest; empty: derived from SECRET_KEY.
+CLIENTDESK_WEBHOOK_SECRET_KEY = env.env_str("CLIENTDESK_WEBHOOK_SECRET_KEY", "")
+# A worker's claim on a delivery; one that dies mid-POST leaves it to be retried after this.
+CLIENTDESK_WEBHOOK_LEASE_SECONDS = env.env_int("CLIENTDESK_WEBHOOK_LEASE_SECONDS", 120)
+# An endpoint whose every delivery failed for this many days is switched off (managers told).
+CLIENTDESK_WEBHOOK_DISABLE_AFTER_DAYS = 5
+# Finished deliveries (and their attempt logs) are kept this long, then pruned.
+CLIENTDESK_WEBHOOK_DELIVERED_DAYS = 30
+CLIENTDESK_WEBHOOK_FAILED_DAYS = 90

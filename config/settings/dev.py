@@ -21,3 +21,6 @@ STORAGES = {
 LOGGING["handlers"]["console"]["formatter"] = (
     "json" if env.LOG_FORMAT == "json" and not DEBUG else "text"
 )
+# Webhooks to a receiver on this machine (`manage.py run_webhook_receiver`, test servers).
+CLIENTDESK_WEBHOOK_ALLOWED_NETWORKS = ["127.0.0.0/8", "::1/128"]
+CLIENTDESK_WEBHOOK_ALLOW_HTTP = True

@@ -23,3 +23,6 @@ STORAGES = {
 }
 LOGGING["root"]["level"] = "WARNING"
 LOGGING["handlers"]["console"]["formatter"] = "text"
+# Webhooks to a receiver on this machine (`manage.py run_webhook_receiver`, test servers).
+CLIENTDESK_WEBHOOK_ALLOWED_NETWORKS = ["127.0.0.0/8", "::1/128"]
+CLIENTDESK_WEBHOOK_ALLOW_HTTP = True

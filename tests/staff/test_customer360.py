@@ -142,19 +142,6 @@ def test_the_tabs_are_one_frame_with_the_current_tab_marked(world: Any) -> None:
             assert f'href="{url(other, world.customer_a)}"' in page
 
 
-@pytest.mark.parametrize(
-    ("name", "says"),
-    [
-        ("staff:customer-integrations", "Integrations arrive with the sync feature"),
-    ],
-)
-def test_placeholder_tabs_say_which_capability_arrives_later(
-    world: Any, name: str, says: str
-) -> None:
-    page = html(client_for(world.users["staff_support"]).get(url(name, world.customer_a)))
-    assert says in page and 'class="empty-state"' in page
-
-
 def test_the_contacts_tab_keeps_a_single_h1(world: Any) -> None:
     page = html(
         client_for(world.users["staff_support"]).get(url("staff:contacts", world.customer_a))
