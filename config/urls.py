@@ -36,6 +36,7 @@ urlpatterns = [
         name="security-end-other-sessions",
     ),
     path("staff/", include("clientdesk.staff.urls")),
+    path("", include("clientdesk.api.urls")),
     # Superusers sign in like everyone else (rate limits, two-factor), never through the
     # admin's own password-only login form.
     path(

@@ -28,7 +28,7 @@ def record(
         actor=actor.user,
         actor_label=actor.label[:300],
         impersonator=actor.impersonator,
-        source=actor.source.value,
+        source=actor.interface.value,
         customer=customer,
         target_type=ContentType.objects.get_for_model(target) if target is not None else None,
         target_id=str(target.pk) if target is not None else "",

@@ -483,7 +483,7 @@ def _create(
                 note=text,
                 submitted_by=actor.user,
                 submitted_by_label=actor.label[:300],
-                submitted_source=actor.source.value,
+                submitted_source=actor.interface.value,
             )
     except IntegrityError:
         _refuse_second_open(customer, kind)

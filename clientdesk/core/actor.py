@@ -47,6 +47,12 @@ class Actor:
             request_id=getattr(request, "request_id", ""),
         )
 
+    @property
+    def interface(self) -> Source:
+        """Where the change came in, for Activity and events: ``api`` for any request made
+        with an API key (a staff key keeps the staff *authority* in ``source``)."""
+        return Source.API if self.api_key else self.source
+
     def with_source(self, source: Source) -> Actor:
         return Actor(self.user, source, self.impersonator, self.ip, self.request_id, self.api_key)
 
@@ -57,6 +63,8 @@ class Actor:
             # Not signed in on a public page (an invitation link): not the system's doing.
             return "System" if self.source == Source.SYSTEM else "A visitor (not signed in)"
         name = str(self.user)
+        if self.api_key:
+            return f"{name} via API key {self.api_key}"
         if self.impersonator is not None:
             return f"{self.impersonator} as {name}"
         if self.source == Source.STAFF:

@@ -83,6 +83,9 @@ VERBS: dict[str, tuple[str, str]] = {
     "webhook_endpoint.enabled": ("integrations", "switched on the webhook endpoint {target}"),
     "webhook_endpoint.disabled": ("integrations", "switched off the webhook endpoint {target}"),
     "webhook.deliveries_replayed": ("integrations", "sent webhook deliveries again"),
+    # Customers see their own keys being made and revoked (staff keys are staff-only rows).
+    "api_key.created": ("account", "made the API key {target}"),
+    "api_key.revoked": ("account", "revoked the API key {target}"),
 }
 # Verbs whose change lines are worth listing under the sentence.
 DETAILED_VERBS = frozenset(

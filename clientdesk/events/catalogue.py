@@ -47,6 +47,8 @@ EVENT_TYPES: dict[str, str] = {
     "tax_exemption.set": "A customer's tax exemption was set.",
     "tax_exemption.removed": "A customer's tax exemption was removed.",
     # Integrations
+    "api_key.created": "An API key was made (customer keys carry the customer).",
+    "api_key.revoked": "An API key was revoked.",
     "webhook_endpoint.created": "A webhook endpoint was registered.",
     "webhook_endpoint.updated": "A webhook endpoint's settings changed.",
     "webhook_endpoint.secret_rotated": "A webhook endpoint's signing secret was replaced.",

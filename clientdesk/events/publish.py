@@ -63,7 +63,7 @@ def actor_payload(actor: Actor) -> dict[str, Any]:
     payload: dict[str, Any] = {
         "user_id": getattr(actor.user, "pk", None),
         "impersonator_id": getattr(actor.impersonator, "pk", None),
-        "source": actor.source.value,
+        "source": actor.interface.value,
     }
     if actor.api_key:
         payload["api_key"] = actor.api_key

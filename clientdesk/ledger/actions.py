@@ -375,7 +375,7 @@ def _post(
             actor=actor.user,
             actor_label=actor.label[:300],
             impersonator=actor.impersonator,
-            source=actor.source.value,
+            source=actor.interface.value,
         )
         Balance.objects.filter(pk=balance.pk).update(
             amount=after, entry_count=balance.entry_count + 1, updated_at=timezone.now()

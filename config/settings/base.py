@@ -36,6 +36,7 @@ INSTALLED_APPS = [
     "csp",
     "heroicons",
     "django_countries",
+    "ninja",  # the API docs page's assets (Swagger UI), served locally
     "clientdesk.core",
     "clientdesk.users",
     "clientdesk.customers",
@@ -45,6 +46,8 @@ INSTALLED_APPS = [
     "clientdesk.lifecycle",
     "clientdesk.remote_support",
     "clientdesk.webhooks",
+    "clientdesk.apikeys",
+    "clientdesk.api",
     "clientdesk.audit",
     "clientdesk.events",
     "clientdesk.notifications",
@@ -303,6 +306,7 @@ CLIENTDESK_LOGIN_AS_MINUTES = 30
 CLIENTDESK_SCHEDULE: list[tuple[str, int]] = [
     ("clientdesk.lifecycle.tasks.anonymise_expired_closures", 3600),
     ("clientdesk.webhooks.tasks.prune_deliveries", 3600),
+    ("clientdesk.api.tasks.prune_idempotency_keys", 3600),
 ]
 
 # --- Webhooks (`manage.py run_webhooks` delivers them) ----------------------------------------
@@ -320,3 +324,7 @@ CLIENTDESK_WEBHOOK_DISABLE_AFTER_DAYS = 5
 # Finished deliveries (and their attempt logs) are kept this long, then pruned.
 CLIENTDESK_WEBHOOK_DELIVERED_DAYS = 30
 CLIENTDESK_WEBHOOK_FAILED_DAYS = 90
+
+# --- REST API (/api/v1/) --------------------------------------------------------------------
+# Requests per minute per API key (a fixed window in the shared cache); more get 429.
+CLIENTDESK_API_REQUESTS_PER_MINUTE = env.env_int("CLIENTDESK_API_REQUESTS_PER_MINUTE", 600)

@@ -1,0 +1,7 @@
+"""API routes: Events (being built)."""
+
+from __future__ import annotations
+
+from ninja import Router
+
+router = Router(tags=["Events"])
