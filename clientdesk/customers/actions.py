@@ -411,6 +411,7 @@ def _updated_event(
         "version": customer.version,
         "changed_fields": sorted(changes),
         "values": {name: new for name, (_, new) in changes.items()},
+        "changes": changes,  # field → [old, new], as in the activity trail
     }
     legal_moved = any(name in LEGAL_IDENTITY_FIELDS for name in changes)
     if section == Section.BILLING or (legal_moved and customer.billing_follows_legal):

@@ -515,6 +515,7 @@ def change_billing_mode(
                 "version": locked.version,
                 "changed_fields": sorted(changes),
                 "values": {name: new_value for name, (_, new_value) in changes.items()},
+                "changes": changes,
             },
         )
     return locked

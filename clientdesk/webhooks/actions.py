@@ -48,11 +48,12 @@ def endpoint_resource(endpoint: WebhookEndpoint) -> dict[str, Any]:
         "description": endpoint.description,
         "target": endpoint.target,
         "event_types": list(endpoint.event_types),
-        "customers": sorted(
-            Customer.objects.filter(pk__in=endpoint.customers.values("pk")).values_list(
-                "number", flat=True
-            )
-        )
+        "customers": [
+            customer.client_id
+            for customer in Customer.objects.filter(
+                pk__in=endpoint.customers.values("pk")
+            ).order_by("number")
+        ]
         if endpoint.pk
         else [],
         "is_active": endpoint.is_active,
@@ -112,9 +113,11 @@ def create_endpoint(
     description: str = "",
     event_types: Iterable[str] = (),
     customers: Iterable[str] = (),
+    secret: str | None = None,
 ) -> tuple[WebhookEndpoint, str]:
     """Register an endpoint. Returns it with its signing secret — the only time the secret
-    is shown. ``customers`` are client IDs; none means every customer."""
+    is shown. ``customers`` are client IDs; none means every customer. ``secret`` is for the
+    demo data only (a fixed secret its local receiver knows); otherwise one is generated."""
     _require_manager(actor)
     url, target, description, types, found = _clean(
         url=url,
@@ -123,7 +126,7 @@ def create_endpoint(
         event_types=event_types,
         customers=customers,
     )
-    secret = signing.new_secret()
+    secret = secret or signing.new_secret()
     endpoint = WebhookEndpoint.objects.create(
         url=url,
         target=target,

@@ -21,6 +21,7 @@ from clientdesk.demo.data import (
     DEMO_TAX_RULES,
 )
 from clientdesk.demo.ledger_demo import load_demo_ledgers
+from clientdesk.demo.webhooks_demo import DEMO_URL, seed_webhook_endpoint
 from clientdesk.taxes import actions as tax_actions
 from clientdesk.taxes.models import TaxRule
 from clientdesk.users import actions as user_actions
@@ -47,6 +48,14 @@ class Command(BaseCommand):
             self.stdout.write(self.style.SUCCESS(f"Demo ledger entries posted: {ledger.posted}."))
         for problem in ledger.problems:
             self.stdout.write(self.style.WARNING(f"Demo ledger: {problem}"))
+        # After the demo data, so its own events are not sent to the receiver in one burst.
+        hook = seed_webhook_endpoint()  # once; the local receiver knows its secret
+        if hook.created:
+            self.stdout.write(self.style.SUCCESS(f"Demo webhook endpoint registered: {DEMO_URL}."))
+        if hook.problem:
+            self.stdout.write(
+                self.style.WARNING(f"Demo webhook endpoint not registered: {hook.problem}")
+            )
         if options["print_logins"]:
             self.stdout.write("")
             self.stdout.write(f"Demo sign-ins (password for all: {DEMO_PASSWORD})")
