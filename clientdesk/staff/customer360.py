@@ -705,21 +705,6 @@ class ActivityView(CustomerFrameMixin, View):
         return query.urlencode()
 
 
-# --- placeholder tabs -----------------------------------------------------------------------
-
-
-class PlaceholderView(CustomerFrameMixin, View):
-    """A tab whose capability arrives with a later issue: a clear empty state."""
-
-    icon: ClassVar[str] = "inbox"
-    title: ClassVar[str] = ""
-    text: ClassVar[str] = ""
-
-    def get(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
-        context = self.frame(placeholder_icon=self.icon, title=self.title, text=self.text)
-        return TemplateResponse(request, "staff/customer/placeholder.html", context)
-
-
 class ChangeRequestsView(CustomerFrameMixin, View):
     """The customer's change requests, newest first (one query): status, age and a link to
     each request's page in the queue (``staff:change-request``), where it is decided."""
@@ -736,14 +721,3 @@ class ChangeRequestsView(CustomerFrameMixin, View):
             **change_request_pages.nav_open_requests(request),
         )
         return TemplateResponse(request, "staff/customer/change_requests.html", context)
-
-
-class IntegrationsView(PlaceholderView):
-    frame_tab = "integrations"
-    icon = "arrows-right-left"
-    title = "Integrations arrive with the sync feature"
-    text = (
-        "The sync status of this customer in other systems (control panels, WHOIS, billing) "
-        "and webhook deliveries will be shown here. Every change is already recorded as an "
-        "outbox event."
-    )

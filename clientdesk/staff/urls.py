@@ -49,6 +49,7 @@ urlpatterns = [
     path("", include("clientdesk.staff.urls_change_requests")),
     path("", include("clientdesk.staff.urls_email_change")),
     path("", include("clientdesk.staff.urls_activity")),
+    path("", include("clientdesk.staff.urls_webhooks")),
     path("", include("clientdesk.staff.urls_customer360")),
     path("", include("clientdesk.staff.urls_billing")),
     path("", include("clientdesk.staff.urls_lifecycle")),

@@ -19,10 +19,5 @@ urlpatterns: list[URLPattern] = [
         views.ChangeRequestsView.as_view(),
         name="customer-change-requests",
     ),
-    path(
-        "customers/<str:number>/integrations/",
-        views.IntegrationsView.as_view(),
-        name="customer-integrations",
-    ),
     path("customers/<str:number>/reveal/", views.RevealView.as_view(), name="customer-reveal"),
 ]

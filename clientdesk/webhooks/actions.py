@@ -205,12 +205,16 @@ def update_endpoint(
 
 @transaction.atomic
 def rotate_secret(
-    *, actor: Actor, endpoint: WebhookEndpoint, grace: timedelta = ROTATION_GRACE
+    *,
+    actor: Actor,
+    endpoint: WebhookEndpoint,
+    grace: timedelta = ROTATION_GRACE,
+    version: int | None = None,
 ) -> tuple[WebhookEndpoint, str]:
     """Replace the signing secret. For ``grace`` (24 hours) every delivery is signed with
     both the new and the old secret, so the receiver can switch without losing events."""
     _require_manager(actor)
-    locked = _locked(endpoint, version=None)
+    locked = _locked(endpoint, version=version)
     secret = signing.new_secret()
     old_hint = locked.secret_hint
     locked.previous_secret_encrypted = locked.secret_encrypted
