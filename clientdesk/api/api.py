@@ -2,20 +2,62 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from django.conf import settings
 from django.core.exceptions import RequestDataTooBig
 from django.http import HttpRequest, HttpResponse
 from ninja import NinjaAPI
 from ninja.errors import AuthenticationError, HttpError, ValidationError
+from ninja.openapi.schema import OpenAPISchema
 
 from clientdesk.core.errors import DomainError
 
 from . import change_requests, contacts, customers, events, ledger, notes, webhooks
 from .conditional import PreconditionRequiredError
 from .context import BearerKey, MissingScopeError, RateLimitedError
+from .problems import CONTENT_TYPE as PROBLEM_TYPE
 from .problems import from_domain, problem
 
-api = NinjaAPI(
+# Answers any operation may give, whatever its own declaration says: a malformed parameter
+# or body (400), no valid key (401), a body over the size limit (413), the rate limit (429).
+COMMON_PROBLEMS = {
+    400: "Invalid input",
+    401: "No valid API key",
+    413: "Request body too large",
+    429: "Too many requests (see Retry-After)",
+}
+
+
+class ClientdeskAPI(NinjaAPI):
+    """Declares error responses as ``application/problem+json``, the type they are sent
+    with, and the answers every operation can give (``COMMON_PROBLEMS``)."""
+
+    def get_openapi_schema(
+        self, *, path_prefix: str | None = None, path_params: dict[str, Any] | None = None
+    ) -> OpenAPISchema:
+        schema = super().get_openapi_schema(path_prefix=path_prefix, path_params=path_params)
+        problem_ref = {"schema": {"$ref": "#/components/schemas/Problem"}}
+        for operations in schema.get("paths", {}).values():
+            for operation in operations.values():
+                responses = operation.setdefault("responses", {})
+                if operation.get("security"):
+                    for code, description in COMMON_PROBLEMS.items():
+                        responses.setdefault(
+                            code,
+                            {
+                                "description": description,
+                                "content": {"application/json": problem_ref},
+                            },
+                        )
+                for status, response in responses.items():
+                    content = response.get("content", {})
+                    if int(status) >= 400 and "application/json" in content:
+                        content[PROBLEM_TYPE] = content.pop("application/json")
+        return schema
+
+
+api = ClientdeskAPI(
     title=f"{settings.SITE_NAME} API",
     version="1",
     description=(

@@ -29,6 +29,6 @@ def if_match(request: HttpRequest) -> str:
 
 def if_match_version(request: HttpRequest) -> int:
     value = if_match(request)
-    if not value.isdigit() or len(value) > 9:
+    if not value.isdecimal() or len(value) > 9:
         raise DomainError(ErrorCode.STALE_VERSION, "This is not the current version.")
     return int(value)

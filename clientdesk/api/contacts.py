@@ -111,7 +111,7 @@ def list_contacts(request: HttpRequest, client_id: str, page: Query[PageQuery]) 
     customer = _customer(who, client_id)
     queryset = Contact.objects.filter(customer=customer).select_related("customer").order_by("pk")
     if page.cursor:
-        if not page.cursor.isdigit():
+        if not page.cursor.isdecimal():
             raise DomainError(ErrorCode.INVALID, "This cursor is not valid.", field="cursor")
         queryset = queryset.filter(pk__gt=int(page.cursor))
     rows = list(queryset[: page.limit + 1])

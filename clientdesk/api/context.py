@@ -56,7 +56,7 @@ class Caller:
         """One visible customer by client ID (``C-100042`` or ``100042``), else 404 — the
         same answer whether it does not exist or belongs to someone else."""
         digits = client_id.upper().removeprefix("C-")
-        if not digits.isdigit() or len(digits) > 12:
+        if not digits.isdecimal() or len(digits) > 12:
             raise DomainError(ErrorCode.NOT_FOUND, "No such customer.")
         customer = self.customers().filter(number=int(digits)).first()
         if customer is None:

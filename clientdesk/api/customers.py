@@ -132,7 +132,7 @@ def list_customers(request: HttpRequest, filters: Query[ListFilters]) -> HttpRes
     if filters.country:
         queryset = queryset.filter(country=filters.country.upper())
     if filters.cursor:
-        if not filters.cursor.isdigit() or len(filters.cursor) > 12:
+        if not filters.cursor.isdecimal() or len(filters.cursor) > 12:
             raise DomainError(ErrorCode.INVALID, "This cursor is not valid.", field="cursor")
         queryset = queryset.filter(number__gt=int(filters.cursor))
     rows = list(queryset[: filters.limit + 1])

@@ -542,9 +542,12 @@ def _check_approver(
 ) -> None:
     if not authority.is_staff or not (authority.is_superuser or authority.staff_groups & APPROVERS):
         raise DomainError(ErrorCode.NOT_ALLOWED, "Only managers decide change requests.")
+    # Raised by this staff member, from the console or with their staff API key (recorded
+    # with source "api"): the four-eyes rule applies whatever the interface.
     raised_by_actor = (
-        request.submitted_source == Source.STAFF
+        request.submitted_by_id is not None
         and request.submitted_by_id == getattr(actor.user, "pk", None)
+        and getattr(request.submitted_by, "is_staff", False)
     )
     if raised_by_actor and not same_person_ok:
         raise DomainError(

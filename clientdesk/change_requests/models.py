@@ -152,7 +152,7 @@ def reference_for(number: int) -> str:
 def parse_reference(text: str) -> int | None:
     """``CR-000123``, ``cr-123`` or ``123`` → 123; anything else → None."""
     value = text.strip().upper().removeprefix("CR-").removeprefix("CR")
-    return int(value) if value.isdigit() and 0 < len(value) <= 9 else None
+    return int(value) if value.isdecimal() and 0 < len(value) <= 9 else None
 
 
 from .models_login_email import LoginEmailChange  # noqa: E402, F401

@@ -627,7 +627,7 @@ class EmailChangeWizardView(CustomerFrameMixin, View):
     @staticmethod
     def parse_step(raw: str) -> int:
         text = str(raw)[:3]
-        return int(text) if text.isdigit() and 1 <= int(text) <= LAST_STEP else 1
+        return int(text) if text.isdecimal() and 1 <= int(text) <= LAST_STEP else 1
 
     def step_url(self, step: int) -> str:
         base = reverse("staff:customer-email-change", args=[self.customer.number])

@@ -342,7 +342,7 @@ class TransferView(CustomerFrameMixin, View):
     def get(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
         initial: dict[str, Any] = {}
         chosen = str(request.GET.get("new_owner", ""))[:20]
-        if chosen.isdigit():
+        if chosen.isdecimal():
             initial["new_owner"] = int(chosen)
         form = TransferForm(initial=initial, candidates=self.candidates())
         return self.choose(form)

@@ -439,6 +439,6 @@ def _display(contact: Contact, name: str) -> str:
 
 
 def int_or_none(value: str | None) -> int | None:
-    if value is None or not value.strip().isdigit() or len(value) > 18:
+    if value is None or not value.strip().isdecimal() or len(value) > 18:
         return None
     return int(value)

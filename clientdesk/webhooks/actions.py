@@ -101,7 +101,7 @@ def _clean(
 
 def _number(client_id: str) -> int:
     digits = client_id.removeprefix("C-")
-    return int(digits) if digits.isdigit() and len(digits) < 12 else -1
+    return int(digits) if digits.isdecimal() and len(digits) < 12 else -1
 
 
 @transaction.atomic

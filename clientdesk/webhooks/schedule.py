@@ -40,7 +40,7 @@ def retry_after(value: str | None, *, now: datetime) -> timedelta | None:
         return None
     value = value.strip()
     delay: timedelta | None
-    if value.isdigit():
+    if value.isdecimal():
         delay = timedelta(seconds=int(value))
     else:
         try:

@@ -77,7 +77,7 @@ def own_verifier(secret: str) -> Verify:
         signatures = headers.get("webhook-signature", "")
         if not (message_id and raw_timestamp and signatures):
             raise InvalidSignature("Missing required headers")
-        if not raw_timestamp.isdigit():
+        if not raw_timestamp.isdecimal():
             raise InvalidSignature("Invalid webhook-timestamp")
         timestamp = int(raw_timestamp)
         if abs(time.time() - timestamp) > TOLERANCE_SECONDS:
@@ -208,7 +208,7 @@ def build_server(port: int, receiver: Receiver) -> ThreadingHTTPServer:
 
         def do_POST(self) -> None:
             length = self.headers.get("Content-Length", "")
-            if not length.isdigit():
+            if not length.isdecimal():
                 self.close_connection = True
                 self._answer(HTTPStatus.LENGTH_REQUIRED, "Send a Content-Length.\n")
                 return
