@@ -18,6 +18,7 @@ EXTRA_CODES = {
     "idempotency_mismatch": 422,
     "idempotency_in_progress": 409,
     "not_found": 404,
+    "method_not_allowed": 405,
     "too_large": 413,
     "unsupported_media_type": 415,
 }

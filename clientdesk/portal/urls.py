@@ -64,4 +64,5 @@ urlpatterns = [
     path("", include("clientdesk.portal.urls_billing")),
     path("", include("clientdesk.portal.urls_lifecycle")),
     path("", include("clientdesk.portal.urls_login_as")),
+    path("", include("clientdesk.portal.urls_api_keys")),
 ]

@@ -50,6 +50,9 @@ BLOCKED_VIEWS = frozenset(
         "portal:primary-email-request",
         "portal:ownership-transfer",
         "portal:close-account",
+        # A staff member acting as a customer must not mint or revoke its credentials.
+        "portal:api-key-create",
+        "portal:api-key-revoke",
         # Invitation links would link the customer's user to another contact.
         "portal:invitation",
         "portal:invitation-renew",
