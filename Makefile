@@ -62,6 +62,33 @@ test-postgres: install chromium  ## the whole pytest suite on a throwaway Postgr
 
 test: lint test-sqlite test-postgres  ## everything CI runs
 
+# `make bench`: webhook delivery throughput (docs/performance.md) on a fresh SQLite file and on
+# a throwaway PostgreSQL server. BENCH_SEARCH=1 adds staff search, which first generates
+# BENCH_SEARCH_CUSTOMERS customers (M = a million: minutes). Figures land in var/bench/.
+BENCH_WEBHOOK_EVENTS ?= 20000
+BENCH_WEBHOOK_ARGS ?=
+BENCH_SEARCH ?=
+BENCH_SEARCH_CUSTOMERS ?= M
+BENCH_ENV := DJANGO_SETTINGS_MODULE=config.settings.dev DEBUG=0
+BENCH_STEPS = $(PY) manage.py migrate --no-input -v0; \
+	echo "== Webhook delivery, $$1"; \
+	$(PY) manage.py bench_webhooks --events $(BENCH_WEBHOOK_EVENTS) $(BENCH_WEBHOOK_ARGS) \
+	  --json var/bench/webhooks-$$1.json; \
+	if [ -n "$(BENCH_SEARCH)" ]; then \
+	  echo "== Staff search, $$1"; \
+	  $(PY) manage.py generate_dataset --customers $(BENCH_SEARCH_CUSTOMERS) --no-progress; \
+	  $(PY) manage.py bench_search --runs 300 --json var/bench/search-$$1.json; \
+	fi
+
+bench: install  ## webhook throughput, SQLite + PostgreSQL (BENCH_WEBHOOK_EVENTS=20000, BENCH_SEARCH=1)
+	@mkdir -p var/bench
+	@set -euo pipefail; export $(BENCH_ENV); \
+	dir=$$(mktemp -d /tmp/clientdesk-bench-XXXXXX); trap 'rm -rf "$$dir"' EXIT; \
+	export DATABASE_URL=sqlite:///$$dir/db.sqlite3; \
+	bash -euo pipefail -c '$(BENCH_STEPS)' bench sqlite
+	@export $(BENCH_ENV); $(PY) scripts/with_postgres.py -- bash -euo pipefail -c \
+	  'export DATABASE_URL="$${DATABASE_URL%/*}/postgres"; $(BENCH_STEPS)' bench postgresql
+
 lock:  ## re-pin requirements/*.txt from pyproject.toml (with hashes)
 	$(UV) pip compile pyproject.toml --generate-hashes --no-header --python-version 3.11 -o requirements/base.txt
 	$(UV) pip compile pyproject.toml --extra dev --generate-hashes --no-header --python-version 3.11 -o requirements/dev.txt

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from django.db import transaction
+from django.db import connection, transaction
 
 from .models import Event, FeedCursor
 
@@ -38,7 +38,18 @@ def relay(
             return 0
         for offset, event in enumerate(events, start=1):
             event.position = cursor.last_position + offset
-        Event.objects.bulk_update(events, ["position"], batch_size=500)
+        # One executemany: much cheaper than bulk_update's CASE expression.
+        table = connection.ops.quote_name(Event._meta.db_table)
+        primary_key = Event._meta.pk
+        assert primary_key is not None
+        with connection.cursor() as db:
+            db.executemany(
+                f"UPDATE {table} SET position = %s WHERE id = %s",  # noqa: S608
+                [
+                    (event.position, primary_key.get_db_prep_value(event.pk, connection))
+                    for event in events
+                ],
+            )
         cursor.last_position += len(events)
         cursor.save(update_fields=["last_position"])
         if fan_out is not None:

@@ -14,6 +14,9 @@ from .destinations import Destination
 TIMEOUT_SECONDS = 10.0
 EXCERPT_BYTES = 500
 USER_AGENT = "Clientdesk-Webhooks/1"
+# Kept-alive connections per address: at least the worker's threads, so several endpoints
+# on one host never find the pool full (each miss would be a new TLS handshake).
+POOL_SIZE = 32
 
 
 @dataclass(frozen=True)
@@ -45,7 +48,7 @@ def _pool(destination: Destination) -> urllib3.HTTPConnectionPool:
                 pool = urllib3.HTTPSConnectionPool(
                     destination.address,
                     destination.port,
-                    maxsize=8,
+                    maxsize=POOL_SIZE,
                     timeout=timeout,
                     retries=False,
                     server_hostname=destination.host,
@@ -54,7 +57,11 @@ def _pool(destination: Destination) -> urllib3.HTTPConnectionPool:
                 )
             else:
                 pool = urllib3.HTTPConnectionPool(
-                    destination.address, destination.port, maxsize=8, timeout=timeout, retries=False
+                    destination.address,
+                    destination.port,
+                    maxsize=POOL_SIZE,
+                    timeout=timeout,
+                    retries=False,
                 )
             _pools[key] = pool
         return pool

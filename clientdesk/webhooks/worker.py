@@ -15,7 +15,7 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from collections import Counter
+from collections import Counter, defaultdict
 from collections.abc import Callable
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
@@ -23,7 +23,7 @@ from datetime import datetime, timedelta
 
 from django.conf import settings
 from django.db import close_old_connections, connection, transaction
-from django.db.models import Q
+from django.db.models import F, Q
 from django.utils import timezone
 
 from clientdesk.core.errors import DomainError
@@ -152,6 +152,15 @@ def record(outcomes: list[Outcome], *, now: datetime) -> None:
     if not outcomes:
         return
     with transaction.atomic():
+        # Successes (nearly all of them) take plain UPDATEs; the per-row work is for failures.
+        successes = [o for o in outcomes if o.response.succeeded]
+        outcomes = [o for o in outcomes if not o.response.succeeded]
+        if successes:
+            _record_successes(
+                successes, now=now, still_failing={o.job.endpoint_id for o in outcomes}
+            )
+        if not outcomes:
+            return
         deliveries = {
             delivery.pk: delivery
             for delivery in Delivery.objects.filter(pk__in=[o.job.delivery_id for o in outcomes])
@@ -225,6 +234,49 @@ def record(outcomes: list[Outcome], *, now: datetime) -> None:
         )
 
 
+def _record_successes(outcomes: list[Outcome], *, now: datetime, still_failing: set[int]) -> None:
+    """Delivered: one UPDATE per status code, the attempt log in one INSERT, and the end of
+    a failure streak (unless the same endpoint also failed in this batch)."""
+    made = dict(
+        Delivery.objects.filter(
+            pk__in=[o.job.delivery_id for o in outcomes], status=Delivery.Status.SENDING
+        ).values_list("pk", "attempts")
+    )
+    by_code: dict[int | None, list[int]] = defaultdict(list)
+    attempts = []
+    endpoints = set()
+    for outcome in outcomes:
+        if outcome.job.delivery_id not in made:
+            continue  # pruned or replayed meanwhile
+        response = outcome.response
+        by_code[response.status_code].append(outcome.job.delivery_id)
+        endpoints.add(outcome.job.endpoint_id)
+        attempts.append(
+            DeliveryAttempt(
+                delivery_id=outcome.job.delivery_id,
+                number=made[outcome.job.delivery_id] + 1,
+                started_at=outcome.started_at,
+                duration_ms=response.duration_ms,
+                status_code=response.status_code,
+                error=response.error[:300],
+                response_excerpt=response.excerpt[:500],
+            )
+        )
+    for code, ids in by_code.items():
+        Delivery.objects.filter(pk__in=ids, status=Delivery.Status.SENDING).update(
+            status=Delivery.Status.DELIVERED,
+            attempts=F("attempts") + 1,
+            last_status_code=code,
+            last_error="",
+            lease_expires_at=None,
+            finished_at=now,
+        )
+    DeliveryAttempt.objects.bulk_create(attempts)
+    WebhookEndpoint.objects.filter(
+        pk__in=endpoints - still_failing, failing_since__isnull=False
+    ).update(failing_since=None)
+
+
 def _status_text(response: sending.Response) -> str:
     if response.succeeded or response.status_code is None:
         return ""
@@ -278,6 +330,7 @@ class Worker:
         self.clock = clock
         self.stats = Stats()
         self._last_reclaim = 0.0
+        self._last_connection_check = 0.0
 
     def relay_all(self) -> int:
         total = 0
@@ -313,8 +366,14 @@ class Worker:
         per_endpoint: Counter[int] = Counter()
         with ThreadPoolExecutor(self.threads) as pool:
             while not stop.is_set():
-                if not connection.in_atomic_block:  # (a test's transaction: keep it)
-                    close_old_connections()  # a long-running loop: drop a broken connection
+                if (
+                    not connection.in_atomic_block  # (a test's transaction: keep it)
+                    and time.monotonic() - self._last_connection_check > 30
+                ):
+                    # Now and then, not every turn: with CONN_MAX_AGE=0 each check reconnects,
+                    # which costs more than a delivery.
+                    close_old_connections()
+                    self._last_connection_check = time.monotonic()
                 relayed = relay(fan_out=fan_out)
                 self.stats.relayed += relayed
                 if time.monotonic() - self._last_reclaim > 10:
