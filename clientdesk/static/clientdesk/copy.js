@@ -1,12 +1,22 @@
 /*
- * API keys: the "Copy" buttons next to a token shown once (and its curl example). Without
- * JavaScript the token is still in a read-only field to select and copy by hand.
+ * The "Copy" buttons next to a secret shown once: an API key's token and its curl example
+ * (portal and staff API keys), a webhook's signing secret (staff console). Without
+ * JavaScript the text is still in a read-only field to select and copy by hand.
  *
  *   <input id="api-token" readonly data-select-on-focus>
  *   <button type="button" data-copy-target="api-token" data-copy-status="api-token-status">
+ *
+ * The target may be an input or any element (a <pre>: its text). When copying is blocked
+ * the text is selected and the status says so; the script tag's data-copy-what names what
+ * was selected ("the secret is selected"), "text" by default:
+ *
+ *   <script src="…/copy.js" data-copy-what="secret" defer nonce="…"></script>
  */
 (function () {
   "use strict";
+
+  var script = document.currentScript;
+  var what = (script && script.getAttribute("data-copy-what")) || "text";
 
   function say(statusId, text) {
     var status = statusId && document.getElementById(statusId);
@@ -62,7 +72,7 @@
       },
       function () {
         selectAll(element);
-        say(statusId, "Copying is blocked here: the text is selected, press Ctrl+C (⌘C) to copy it.");
+        say(statusId, "Copying is blocked here: the " + what + " is selected, press Ctrl+C (⌘C) to copy it.");
       }
     );
   });
