@@ -167,15 +167,14 @@ def update_contact(
     values = payload.model_dump(mode="json", exclude_unset=True)
     if any(value is None for value in values.values()):
         raise DomainError(ErrorCode.INVALID, "Leave a field out instead of sending null.")
-    role = values.pop("role", None)
-    if values:
-        contact = contact_actions.update_contact(
-            contact, values=values, actor=who.actor, version=version
-        )
-    if role is not None and role != contact.role:
-        if contact.version != version and not values:
+    if not values:  # nothing to change: still say whether the ETag is current
+        if version != contact.version:
             raise DomainError(ErrorCode.STALE_VERSION, "This contact changed meanwhile.")
-        contact = contact_actions.change_role(contact, role=role, actor=who.actor)
+        return _respond(contact)
+    # One action, the version compared under the row lock (role included).
+    contact = contact_actions.update_contact(
+        contact, values=values, actor=who.actor, version=version
+    )
     return _respond(contact)
 
 
@@ -188,9 +187,7 @@ def delete_contact(request: HttpRequest, client_id: str, contact_id: int) -> Htt
     who = caller(request)
     who.require("contacts:write")
     contact = _contact(_customer(who, client_id), contact_id)
-    if if_match_version(request) != contact.version:
-        raise DomainError(ErrorCode.STALE_VERSION, "This contact changed meanwhile.")
-    contact_actions.delete_contact(contact, actor=who.actor)
+    contact_actions.delete_contact(contact, actor=who.actor, version=if_match_version(request))
     return HttpResponse(status=204)
 
 
@@ -205,12 +202,11 @@ def set_portal_access(
     who = caller(request)
     who.require("contacts:write")
     contact = _contact(_customer(who, client_id), contact_id)
-    if if_match_version(request) != contact.version:
-        raise DomainError(ErrorCode.STALE_VERSION, "This contact changed meanwhile.")
+    version = if_match_version(request)
     if payload.enabled:
-        contact = contact_actions.grant_portal_access(contact, actor=who.actor)
+        contact = contact_actions.grant_portal_access(contact, actor=who.actor, version=version)
     else:
         contact = contact_actions.revoke_portal_access(
-            contact, actor=who.actor, reason=payload.reason
+            contact, actor=who.actor, reason=payload.reason, version=version
         )
     return _respond(contact)

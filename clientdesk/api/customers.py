@@ -118,10 +118,13 @@ def list_customers(request: HttpRequest, filters: Query[ListFilters]) -> HttpRes
         page = search_customers(filters.q, cursor=filters.cursor, limit=filters.limit)
         found = {c.pk: c for c in visible.filter(pk__in=[hit.customer.pk for hit in page.hits])}
         items = [found[hit.customer.pk] for hit in page.hits if hit.customer.pk in found]
+        # The search runs over every customer; a key that sees only some must not learn from
+        # the cursor that other customers matched: one page, no cursor.
+        restricted = not who.is_staff or who.key.customers.exists()
         return json_response(
             {
                 "items": [customer_resource(c) for c in items],
-                "next_cursor": page.next_cursor or None,
+                "next_cursor": None if restricted else (page.next_cursor or None),
             }
         )
     queryset = visible.order_by("number")

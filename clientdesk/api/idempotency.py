@@ -2,8 +2,9 @@
 
 The same key with the same request within 24 hours answers with the first response (and
 ``Idempotent-Replayed: true``) instead of acting twice; the same key with another request
-is refused with 422; a second copy arriving while the first still runs gets 409. Keys are
-per API key, so two programs cannot collide.
+is refused with 422; a second copy arriving while the first still runs waits for it, then
+gets its answer (409 only if the stored row is somehow unfinished). Keys are per API key, so
+two programs cannot collide.
 """
 
 from __future__ import annotations
@@ -44,29 +45,33 @@ def idempotent(
             400, "invalid", f"Idempotency-Key must be 1–{KEY_MAX} printable ASCII characters."
         )
     fingerprint = _fingerprint(request)
-    try:
-        with transaction.atomic():
-            IdempotentRequest.objects.filter(
-                api_key=caller.key, key=key, created_at__lt=timezone.now() - LIFETIME
-            ).delete()
-            record = IdempotentRequest.objects.create(
-                api_key=caller.key, key=key, fingerprint=fingerprint
-            )
-    except IntegrityError:
-        return _replay(caller, key, fingerprint)
-    try:
-        response = run()
-    except BaseException:
-        record.delete()  # nothing was done: the same key may be tried again
-        raise
-    if response.status_code >= 500:
-        record.delete()
-        return response
-    record.status = response.status_code
-    record.body = response.content
-    record.headers = {name: response[name] for name in KEPT_HEADERS if response.has_header(name)}
-    record.save(update_fields=["status", "body", "headers"])
-    return response
+    # The key's row, the action and the stored answer commit together: a request that dies
+    # half-way leaves no row behind (the key may simply be retried), and a second copy sent
+    # meanwhile waits on the row's unique index, then gets the stored answer.
+    with transaction.atomic():
+        IdempotentRequest.objects.filter(
+            api_key=caller.key, key=key, created_at__lt=timezone.now() - LIFETIME
+        ).delete()
+        try:
+            with transaction.atomic():
+                record = IdempotentRequest.objects.create(
+                    api_key=caller.key, key=key, fingerprint=fingerprint
+                )
+        except IntegrityError:
+            record = None
+        if record is not None:
+            response = run()  # a refusal raises: everything above rolls back with it
+            if response.status_code >= 500:
+                transaction.set_rollback(True)
+                return response
+            record.status = response.status_code
+            record.body = response.content
+            record.headers = {
+                name: response[name] for name in KEPT_HEADERS if response.has_header(name)
+            }
+            record.save(update_fields=["status", "body", "headers"])
+            return response
+    return _replay(caller, key, fingerprint)
 
 
 def _replay(caller: Caller, key: str, fingerprint: str) -> HttpResponse:

@@ -287,9 +287,14 @@ def set_webhook_endpoint_active(
     who = caller(request)
     _manager(who)
     endpoint = _endpoint(endpoint_id)
-    _check_version(endpoint, if_match_version(request))
+    version = if_match_version(request)
+    _check_version(endpoint, version)
     updated = actions.set_endpoint_active(
-        actor=who.actor, endpoint=endpoint, active=payload.active, reason=payload.reason
+        actor=who.actor,
+        endpoint=endpoint,
+        active=payload.active,
+        reason=payload.reason,
+        version=version,  # compared again under the row lock
     )
     return json_response(_fresh(updated), etag=updated.version)
 
@@ -308,6 +313,7 @@ def rotate_webhook_secret(
     who = caller(request)
     _manager(who)
     endpoint = _endpoint(endpoint_id)
-    _check_version(endpoint, if_match_version(request))
-    rotated, secret = actions.rotate_secret(actor=who.actor, endpoint=endpoint)
+    version = if_match_version(request)
+    _check_version(endpoint, version)
+    rotated, secret = actions.rotate_secret(actor=who.actor, endpoint=endpoint, version=version)
     return json_response({**_fresh(rotated), "secret": secret}, etag=rotated.version)

@@ -195,7 +195,9 @@ def may_revoke(user: Any, key: ApiKey) -> bool:
 def revoke_key(*, actor: Actor, key: ApiKey, reason: str = "") -> ApiKey:
     """Stop a key at once: its next request gets 401. Revoking twice changes nothing."""
     _refuse_login_as(actor)
-    locked = ApiKey.objects.select_for_update().select_related("customer").get(pk=key.pk)
+    locked = (
+        ApiKey.objects.select_for_update(of=("self",)).select_related("customer").get(pk=key.pk)
+    )
     if actor.source != Source.SYSTEM and not may_revoke(actor.user, locked):
         raise DomainError(ErrorCode.NOT_FOUND, "No such API key.")
     if locked.revoked_at is not None:

@@ -145,16 +145,19 @@ def update_contact(
     return contact
 
 
-def change_role(contact: Contact, *, role: str, actor: Actor) -> Contact:
+def change_role(
+    contact: Contact, *, role: str, actor: Actor, version: int | None = None
+) -> Contact:
     """Give ``contact`` another role (never owner: that is an ownership transfer)."""
-    return update_contact(contact, values={"role": role}, actor=actor)
+    return update_contact(contact, values={"role": role}, actor=actor, version=version)
 
 
-def delete_contact(contact: Contact, *, actor: Actor) -> None:
+def delete_contact(contact: Contact, *, actor: Actor, version: int | None = None) -> None:
     """Remove a person from the customer; their pending invitation dies with them. Their
-    sign-in stays (they may be a contact of other customers)."""
+    sign-in stays (they may be a contact of other customers). ``version``: the one the
+    caller saw (an API If-Match); changed since: refused."""
     with transaction.atomic():
-        contact = _locked(contact)
+        contact = _locked(contact, version=version)
         customer = contact.customer
         who = contact_rules.contact_actor(actor, customer)
         contact_rules.require(contact_rules.delete_refusal(who, contact))
@@ -174,11 +177,11 @@ def delete_contact(contact: Contact, *, actor: Actor) -> None:
         publish("contact.deleted", actor=actor, customer=customer, data=snapshot)
 
 
-def grant_portal_access(contact: Contact, *, actor: Actor) -> Contact:
+def grant_portal_access(contact: Contact, *, actor: Actor, version: int | None = None) -> Contact:
     """Switch portal access on and send the invitation. Already on: nothing changes (a double
     submit is not an error)."""
     with transaction.atomic():
-        contact = _locked(contact)
+        contact = _locked(contact, version=version)
         who = contact_rules.contact_actor(actor, contact.customer)
         contact_rules.require(contact_rules.access_refusal(who, contact, enable=True))
         if contact.portal_access:
@@ -187,12 +190,14 @@ def grant_portal_access(contact: Contact, *, actor: Actor) -> Contact:
     return contact
 
 
-def revoke_portal_access(contact: Contact, *, actor: Actor, reason: str = "") -> Contact:
+def revoke_portal_access(
+    contact: Contact, *, actor: Actor, reason: str = "", version: int | None = None
+) -> Contact:
     """Switch portal access off. It takes effect on the user's very next request to this
     customer (every portal request looks the membership up); their other customers are
     unaffected. A pending invitation is cancelled."""
     with transaction.atomic():
-        contact = _locked(contact)
+        contact = _locked(contact, version=version)
         customer = contact.customer
         who = contact_rules.contact_actor(actor, customer)
         contact_rules.require(contact_rules.access_refusal(who, contact, enable=False))
@@ -241,8 +246,9 @@ def _switch_access_on(contact: Contact, *, actor: Actor) -> Invitation:
     return invitations.issue(contact, actor=actor).invitation
 
 
-def _locked(contact: Contact) -> Contact:
-    """The contact's current row, locked for this transaction (gone: not found)."""
+def _locked(contact: Contact, *, version: int | None = None) -> Contact:
+    """The contact's current row, locked for this transaction (gone: not found; changed
+    since ``version``: stale)."""
     locked = (
         Contact.objects.select_for_update()
         .select_related("customer")
@@ -251,6 +257,11 @@ def _locked(contact: Contact) -> Contact:
     )
     if locked is None:
         raise DomainError(ErrorCode.NOT_FOUND, "That contact no longer exists.")
+    if version is not None and int(version) != locked.version:
+        raise DomainError(
+            ErrorCode.STALE_VERSION,
+            "Someone else changed this contact meanwhile. Reload it and try again.",
+        )
     return locked
 
 

@@ -4,7 +4,7 @@ integrations; any staff member may send a failed delivery again from a customer'
 from __future__ import annotations
 
 from collections.abc import Iterable
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from django.contrib.auth import get_user_model
@@ -244,11 +244,16 @@ def rotate_secret(
 
 @transaction.atomic
 def set_endpoint_active(
-    *, actor: Actor, endpoint: WebhookEndpoint, active: bool, reason: str = ""
+    *,
+    actor: Actor,
+    endpoint: WebhookEndpoint,
+    active: bool,
+    reason: str = "",
+    version: int | None = None,
 ) -> WebhookEndpoint:
     """Switch an endpoint on or off. Switching on forgets its failure streak."""
     _require_manager(actor)
-    locked = _locked(endpoint, version=None)
+    locked = _locked(endpoint, version=version)
     if locked.is_active == active:
         return locked
     reason = " ".join(reason.split())[:300]
@@ -266,7 +271,15 @@ def set_endpoint_active(
     return locked
 
 
+# Where a switched-off endpoint's waiting deliveries wait: out of the worker's way (the
+# queue index is ordered by next_attempt_at), back to "now" when it is switched on.
+PARKED_UNTIL = datetime(9999, 1, 1, tzinfo=UTC)
+
+
 def _switch(endpoint: WebhookEndpoint, *, active: bool, reason: str) -> None:
+    Delivery.objects.filter(endpoint=endpoint, status=Delivery.Status.PENDING).update(
+        next_attempt_at=timezone.now() if active else PARKED_UNTIL
+    )
     endpoint.is_active = active
     endpoint.disabled_reason = "" if active else reason
     endpoint.failing_since = None if active else endpoint.failing_since

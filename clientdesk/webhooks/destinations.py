@@ -38,10 +38,21 @@ def _allowed_networks() -> list[ipaddress.IPv4Network | ipaddress.IPv6Network]:
     ]
 
 
+NAT64 = ipaddress.ip_network("64:ff9b::/96")
+IPV4_COMPATIBLE = ipaddress.ip_network("::/96")
+
+
 def is_public(address: IPAddress) -> bool:
-    """True for an address on the public internet."""
-    if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped is not None:
-        address = address.ipv4_mapped
+    """True for an address on the public internet. IPv6 forms that carry an IPv4 address
+    (mapped, compatible, NAT64, 6to4) are judged by that IPv4 address; Teredo is refused."""
+    if isinstance(address, ipaddress.IPv6Address):
+        if address.teredo is not None:
+            return False
+        embedded = address.ipv4_mapped or address.sixtofour
+        if embedded is None and (address in NAT64 or address in IPV4_COMPATIBLE):
+            embedded = ipaddress.IPv4Address(int(address) & 0xFFFFFFFF)
+        if embedded is not None:
+            return is_public(embedded)
     return address.is_global and not address.is_multicast
 
 
@@ -76,6 +87,10 @@ def parse(url: str) -> tuple[str, str, int, str]:
     host = (parts.hostname or "").rstrip(".")
     if not host:
         raise DomainError(ErrorCode.INVALID, "The URL has no host name.", field="url")
+    try:  # an international name travels as its ASCII (punycode) form
+        host = host.encode("idna").decode("ascii")
+    except UnicodeError as error:
+        raise DomainError(ErrorCode.INVALID, "The host name is not valid.", field="url") from error
     path = parts.path or "/"
     if parts.query:
         path += "?" + parts.query

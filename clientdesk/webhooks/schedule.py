@@ -41,11 +41,13 @@ def retry_after(value: str | None, *, now: datetime) -> timedelta | None:
     value = value.strip()
     delay: timedelta | None
     if value.isdecimal():
+        if len(value) > 6:  # over 11 days: capped below anyway (and no overflow)
+            return LONGEST_RETRY_AFTER
         delay = timedelta(seconds=int(value))
     else:
         try:
             when = parsedate_to_datetime(value)
-        except (TypeError, ValueError):
+        except (TypeError, ValueError, OverflowError, IndexError):
             return None
         if when.tzinfo is None:
             return None

@@ -52,6 +52,9 @@ class Job:
     message_id: str
     body: bytes
     secrets: tuple[str, ...]
+    # Set when the job could not even be prepared (a secret that no longer decrypts…):
+    # recorded as a failed attempt and retried like any other failure.
+    problem: str = ""
 
 
 @dataclass(frozen=True)
@@ -111,6 +114,22 @@ def claim(*, limit: int, now: datetime, in_flight: Counter[int], per_endpoint: i
 
 
 def _job(delivery: Delivery, *, now: datetime) -> Job:
+    try:
+        return _prepared_job(delivery, now=now)
+    except Exception as error:  # one bad delivery must not stop the others
+        logger.exception("webhook delivery %s could not be prepared", delivery.pk)
+        return Job(
+            delivery_id=delivery.pk,
+            endpoint_id=delivery.endpoint_id,
+            url=delivery.endpoint.url,
+            message_id=delivery.webhook_id,
+            body=b"",
+            secrets=(),
+            problem=str(error)[:300] or type(error).__name__,
+        )
+
+
+def _prepared_job(delivery: Delivery, *, now: datetime) -> Job:
     endpoint = delivery.endpoint
     secrets = [signing.decrypt(endpoint.secret_encrypted)]
     expires = endpoint.previous_secret_expires_at
@@ -127,8 +146,19 @@ def _job(delivery: Delivery, *, now: datetime) -> Job:
 
 
 def attempt(job: Job, *, clock: Callable[[], datetime] = timezone.now) -> Outcome:
-    """Resolve, vet and POST (runs in a pool thread: no database)."""
+    """Resolve, vet and POST (runs in a pool thread: no database). Never raises: whatever
+    goes wrong is this attempt's error, recorded and retried."""
     started_at = clock()
+    try:
+        return _attempt(job, started_at)
+    except Exception as error:
+        logger.exception("webhook delivery %s failed unexpectedly", job.delivery_id)
+        return Outcome(job, started_at, sending.Response(None, 0, error=type(error).__name__))
+
+
+def _attempt(job: Job, started_at: datetime) -> Outcome:
+    if job.problem:
+        return Outcome(job, started_at, sending.Response(None, 0, error=job.problem))
     try:
         destination = destinations.resolve(job.url)
     except DomainError as refused:
@@ -161,9 +191,12 @@ def record(outcomes: list[Outcome], *, now: datetime) -> None:
             )
         if not outcomes:
             return
+        # Locked, and only rows still ours: a replay or prune in between is not undone.
         deliveries = {
             delivery.pk: delivery
-            for delivery in Delivery.objects.filter(pk__in=[o.job.delivery_id for o in outcomes])
+            for delivery in Delivery.objects.select_for_update().filter(
+                pk__in=[o.job.delivery_id for o in outcomes], status=Delivery.Status.SENDING
+            )
         }
         attempts = []
         succeeded_endpoints: set[int] = set()
@@ -361,55 +394,76 @@ class Worker:
         return self.stats
 
     def run(self, *, stop: threading.Event, idle_exit: bool = False) -> Stats:
-        """Work until ``stop`` is set (or, with ``idle_exit``, until nothing is left to do)."""
+        """Work until ``stop`` is set (or, with ``idle_exit``, until nothing is left to do).
+
+        A turn that fails (the database went away, a bug) is logged and the loop goes on
+        after a pause: the deliveries it held are claimed again when their lease runs out.
+        """
         in_flight: dict[Future[Outcome], Job] = {}
         per_endpoint: Counter[int] = Counter()
         with ThreadPoolExecutor(self.threads) as pool:
             while not stop.is_set():
-                if (
-                    not connection.in_atomic_block  # (a test's transaction: keep it)
-                    and time.monotonic() - self._last_connection_check > 30
-                ):
-                    # Now and then, not every turn: with CONN_MAX_AGE=0 each check reconnects,
-                    # which costs more than a delivery.
-                    close_old_connections()
-                    self._last_connection_check = time.monotonic()
-                relayed = relay(fan_out=fan_out)
-                self.stats.relayed += relayed
-                if time.monotonic() - self._last_reclaim > 10:
-                    reclaim_expired(now=self.clock())
-                    self._last_reclaim = time.monotonic()
-                free = self.threads * 2 - len(in_flight)
-                jobs = claim(
-                    limit=free,
-                    now=self.clock(),
-                    in_flight=per_endpoint,
-                    per_endpoint=self.per_endpoint,
-                )
-                for job in jobs:
-                    in_flight[pool.submit(attempt, job, clock=self.clock)] = job
-                    per_endpoint[job.endpoint_id] += 1
-                if not in_flight:
-                    if idle_exit and not relayed and not jobs and not self._anything_due():
+                try:
+                    if self._turn(pool, in_flight, per_endpoint, stop=stop, idle_exit=idle_exit):
                         break
-                    if not jobs and not relayed:
-                        stop.wait(self.poll_seconds)
-                    continue
-                done, _ = wait(list(in_flight), timeout=0.05, return_when=FIRST_COMPLETED)
-                outcomes = []
-                for future in done:
-                    job = in_flight.pop(future)
-                    per_endpoint[job.endpoint_id] -= 1
-                    outcomes.append(future.result())
-                self._record(outcomes)
+                except Exception:
+                    logger.exception("webhook worker turn failed; going on in a second")
+                    stop.wait(1)
             # Stopping: wait for the requests already sent and record them.
             for future in in_flight:
                 self._record([future.result()])
         return self.stats
 
+    def _turn(
+        self,
+        pool: ThreadPoolExecutor,
+        in_flight: dict[Future[Outcome], Job],
+        per_endpoint: Counter[int],
+        *,
+        stop: threading.Event,
+        idle_exit: bool,
+    ) -> bool:
+        """One turn of the loop; True when an ``idle_exit`` run is done."""
+        if (
+            not connection.in_atomic_block  # (a test's transaction: keep it)
+            and time.monotonic() - self._last_connection_check > 30
+        ):
+            # Now and then, not every turn: with CONN_MAX_AGE=0 each check reconnects,
+            # which costs more than a delivery.
+            close_old_connections()
+            self._last_connection_check = time.monotonic()
+        relayed = relay(fan_out=fan_out)
+        self.stats.relayed += relayed
+        if time.monotonic() - self._last_reclaim > 10:
+            reclaim_expired(now=self.clock())
+            self._last_reclaim = time.monotonic()
+        free = self.threads * 2 - len(in_flight)
+        jobs = claim(
+            limit=free, now=self.clock(), in_flight=per_endpoint, per_endpoint=self.per_endpoint
+        )
+        for job in jobs:
+            in_flight[pool.submit(attempt, job, clock=self.clock)] = job
+            per_endpoint[job.endpoint_id] += 1
+        if not in_flight:
+            if idle_exit and not relayed and not jobs and not self._anything_due():
+                return True
+            if not jobs and not relayed:
+                stop.wait(self.poll_seconds)
+            return False
+        done, _ = wait(list(in_flight), timeout=0.05, return_when=FIRST_COMPLETED)
+        outcomes = []
+        for future in done:
+            job = in_flight.pop(future)
+            per_endpoint[job.endpoint_id] -= 1
+            outcomes.append(future.result())
+        self._record(outcomes)
+        return False
+
     def _anything_due(self) -> bool:
         return Delivery.objects.filter(
-            status=Delivery.Status.PENDING, next_attempt_at__lte=self.clock()
+            status=Delivery.Status.PENDING,
+            next_attempt_at__lte=self.clock(),
+            endpoint__is_active=True,
         ).exists()
 
     def _record(self, outcomes: list[Outcome]) -> None:

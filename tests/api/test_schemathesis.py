@@ -26,6 +26,7 @@ import pytest
 import schemathesis
 from django.contrib.auth.models import Group
 from django.core.wsgi import get_wsgi_application
+from django.db import connection
 from django.test import Client
 from schemathesis.checks import not_a_server_error
 from schemathesis.specs.openapi.checks import (
@@ -110,7 +111,16 @@ def _point_at_real_objects(case: Any, objects: Objects) -> None:
 
 
 @pytest.fixture
-def fuzz_world(world: Any, settings: Any) -> Any:
+def _test_connection_kept(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Schemathesis calls the WSGI app directly, whose request signals would close the
+    database connection — and with it the test's transaction (PostgreSQL). Django's test
+    client disconnects those signals only around its own requests (and connects them
+    again), so the connection itself is told to stay open for the test."""
+    monkeypatch.setattr(connection, "close_if_unusable_or_obsolete", lambda: None)
+
+
+@pytest.fixture
+def fuzz_world(world: Any, settings: Any, _test_connection_kept: None) -> Any:
     settings.CLIENTDESK_API_REQUESTS_PER_MINUTE = 1_000_000
     # The manager also works in billing and support, so no operation stops at a missing
     # staff role and every one is exercised past its permission check.

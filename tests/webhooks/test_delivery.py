@@ -114,7 +114,15 @@ def test_429_retry_after_is_honoured(httpserver, manager, customer):
 
 @pytest.mark.parametrize(
     ("value", "seconds"),
-    [("0", 0), ("45", 45), ("999999", 12 * 3600), ("soon", None), ("", None)],
+    [
+        ("0", 0),
+        ("45", 45),
+        ("999999", 12 * 3600),
+        ("99999999999999", 12 * 3600),  # would overflow timedelta
+        ("9" * 5000, 12 * 3600),
+        ("soon", None),
+        ("", None),
+    ],
 )
 def test_retry_after_parsing(value, seconds):
     now = timezone.now()

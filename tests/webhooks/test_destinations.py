@@ -28,6 +28,10 @@ REFUSED = [
     "http://[fd00::1]/hook",
     "http://224.0.0.1/hook",
     "http://localhost/hook",
+    "http://[64:ff9b::a00:5]/hook",  # NAT64 of 10.0.0.5
+    "http://[2002:a9fe:a9fe::]/hook",  # 6to4 of 169.254.169.254
+    "http://[::7f00:1]/hook",  # IPv4-compatible 127.0.0.1
+    "http://[2001:0:4136:e378:8000:63bf:3fff:fdd2]/hook",  # Teredo
 ]
 
 
