@@ -15,6 +15,7 @@ from clientdesk.apikeys import actions as keys
 from clientdesk.apikeys.models import ApiKey
 from clientdesk.core.actor import Actor, client_ip
 from clientdesk.core.errors import DomainError, ErrorCode
+from clientdesk.customers.access import parse_customer_number
 from clientdesk.customers.models import Customer
 
 
@@ -55,10 +56,10 @@ class Caller:
     def customer(self, client_id: str) -> Customer:
         """One visible customer by client ID (``C-100042`` or ``100042``), else 404 — the
         same answer whether it does not exist or belongs to someone else."""
-        digits = client_id.upper().removeprefix("C-")
-        if not digits.isdecimal() or len(digits) > 12:
+        number = parse_customer_number(client_id)
+        if number is None:
             raise DomainError(ErrorCode.NOT_FOUND, "No such customer.")
-        customer = self.customers().filter(number=int(digits)).first()
+        customer = self.customers().filter(number=number).first()
         if customer is None:
             raise DomainError(ErrorCode.NOT_FOUND, "No such customer.")
         return customer

@@ -19,7 +19,6 @@ portal's key pages (``clientdesk.web.api_keys``, ``templates/web/api_keys/``).
 
 from __future__ import annotations
 
-import re
 from datetime import UTC, datetime
 from typing import Any
 
@@ -39,16 +38,11 @@ from clientdesk.users.roles import MANAGER
 from clientdesk.web import api_keys as shared
 from clientdesk.web.api_keys import KEYS_SHOWN
 
-from .customer_list import safe_customer_number
+from .client_ids import CLIENT_IDS_MAX, customers_from_client_ids
 from .mixins import StaffRequiredMixin
 
 CUSTOMERS_INPUT_MAX = 20_000  # characters of client IDs
-CUSTOMERS_MAX = 1000  # client IDs on one key
 STAFF_ONLY = frozenset(SCOPES) - CUSTOMER_SCOPES
-
-
-def split_client_ids(raw: str) -> list[str]:
-    return [token for token in re.split(r"[\s,;]+", raw) if token]
 
 
 def client_ids(key: ApiKey) -> list[str]:
@@ -89,29 +83,11 @@ class KeyForm(shared.KeyForm):
         )
 
     def clean_customers(self) -> list[Customer]:
-        """Client IDs as typed, each once; a malformed or unknown one is named."""
-        tokens = split_client_ids(str(self.cleaned_data.get("customers") or ""))
-        if len(tokens) > CUSTOMERS_MAX:
-            raise forms.ValidationError(
-                f"Limit a key to at most {CUSTOMERS_MAX} customers, or leave the field empty "
-                "for every customer."
-            )
-        numbers: dict[int, str] = {}
-        for token in tokens:
-            number = safe_customer_number(token)
-            if number is None:
-                shown = token[:30] + ("…" if len(token) > 30 else "")
-                raise forms.ValidationError(f"“{shown}” is not a client ID like C-100042.")
-            numbers.setdefault(number, token)
-        if not numbers:
-            return []
-        found = {c.number: c for c in Customer.objects.filter(number__in=list(numbers))}
-        missing = [token for number, token in numbers.items() if number not in found]
-        if missing:
-            raise forms.ValidationError(
-                f"No customer has the client ID {missing[0][:30]}. Check it and try again."
-            )
-        return [found[number] for number in numbers]
+        return customers_from_client_ids(
+            str(self.cleaned_data.get("customers") or ""),
+            too_many=f"Limit a key to at most {CLIENT_IDS_MAX} customers, or leave the field "
+            "empty for every customer.",
+        )
 
 
 def staff_keys() -> QuerySet[ApiKey]:

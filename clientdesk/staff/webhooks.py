@@ -21,7 +21,6 @@ other systems received a change (seed 003, "Update any additional systems").
 from __future__ import annotations
 
 import json
-import re
 import secrets
 from dataclasses import dataclass
 from datetime import datetime
@@ -37,20 +36,19 @@ from django.utils import timezone
 from django.views import View
 
 from clientdesk.core.errors import DomainError, ErrorCode
-from clientdesk.customers.models import Customer
 from clientdesk.customers.sections import TextField
 from clientdesk.events import catalogue
 from clientdesk.webhooks import actions, destinations, payload, queries
 from clientdesk.webhooks.models import Delivery, WebhookEndpoint
 
+from .client_ids import CLIENT_IDS_MAX, customers_from_client_ids
 from .customer360 import CustomerFrameMixin, StaffCustomerMixin
-from .customer_list import customer_url, safe_customer_number
+from .customer_list import customer_url
 from .mixins import StaffRequiredMixin
 
 MANAGERS: set[str] = {"manager"}
 MAX_ID = 2**62
 CUSTOMERS_INPUT_MAX = 20_000  # characters of client IDs
-CUSTOMERS_MAX = 1000  # client IDs on one endpoint
 TOKENS_KEPT = 20  # create-form tokens remembered per session
 SESSION_TOKENS = "webhooks.create_tokens"
 TARGET_SUGGESTIONS = ("Billing", "cPanel", "WHOIS")
@@ -136,10 +134,6 @@ def subscription_words(patterns: list[str]) -> list[str]:
 
 
 # --- forms ---------------------------------------------------------------------------------------
-
-
-def split_client_ids(raw: str) -> list[str]:
-    return [token for token in re.split(r"[\s,;]+", raw) if token]
 
 
 class EventTypesField(forms.MultipleChoiceField):
@@ -237,31 +231,12 @@ class EndpointForm(forms.Form):
         return list(dict.fromkeys(self.cleaned_data.get("event_types") or []))
 
     def clean_customers(self) -> list[str]:
-        """Client IDs as ``C-100042``, each once; a malformed or unknown one is named."""
-        tokens = split_client_ids(str(self.cleaned_data.get("customers") or ""))
-        if len(tokens) > CUSTOMERS_MAX:
-            raise forms.ValidationError(
-                f"Restrict an endpoint to at most {CUSTOMERS_MAX} customers, or leave the "
-                "field empty for every customer."
-            )
-        numbers: dict[int, str] = {}
-        for token in tokens:
-            number = safe_customer_number(token)
-            if number is None:
-                shown = token[:30] + ("…" if len(token) > 30 else "")
-                raise forms.ValidationError(f"“{shown}” is not a client ID like C-100042.")
-            numbers.setdefault(number, token)
-        if not numbers:
-            return []
-        found = set(
-            Customer.objects.filter(number__in=list(numbers)).values_list("number", flat=True)
+        customers = customers_from_client_ids(
+            str(self.cleaned_data.get("customers") or ""),
+            too_many=f"Restrict an endpoint to at most {CLIENT_IDS_MAX} customers, or leave "
+            "the field empty for every customer.",
         )
-        missing = [token for number, token in numbers.items() if number not in found]
-        if missing:
-            raise forms.ValidationError(
-                f"No customer has the client ID {missing[0][:30]}. Check it and try again."
-            )
-        return [Customer(number=number).client_id for number in numbers]
+        return [customer.client_id for customer in customers]
 
     # The template draws the event checkboxes itself, grouped by family.
     def event_groups(self) -> list[dict[str, Any]]:

@@ -15,6 +15,7 @@ from django.utils import timezone
 from clientdesk.audit.record import record
 from clientdesk.core.actor import Actor, Source
 from clientdesk.core.errors import DomainError, ErrorCode
+from clientdesk.customers.access import parse_customer_number
 from clientdesk.customers.models import Customer
 from clientdesk.events import catalogue
 from clientdesk.events.publish import publish
@@ -89,19 +90,14 @@ def _clean(
     unknown = [pattern for pattern in types if not catalogue.is_known_pattern(pattern)]
     if unknown:
         errors["event_types"] = [f"Unknown event type: {unknown[0]}."]
-    numbers = sorted({str(number).strip().upper() for number in customers if str(number).strip()})
-    found = list(Customer.objects.filter(number__in=[_number(n) for n in numbers]))
-    if len(found) != len(numbers):
+    parsed = {parse_customer_number(str(given)) for given in customers if str(given).strip()}
+    found = list(Customer.objects.filter(number__in=[n for n in parsed if n is not None]))
+    if None in parsed or len(found) != len(parsed):
         errors["customers"] = ["One of the customers does not exist: use client IDs like C-100042."]
     if errors:
         first = next(iter(errors.values()))[0]
         raise DomainError(ErrorCode.INVALID, first, errors=errors)
     return url, target, description, types, found
-
-
-def _number(client_id: str) -> int:
-    digits = client_id.removeprefix("C-")
-    return int(digits) if digits.isdecimal() and len(digits) < 12 else -1
 
 
 @transaction.atomic
