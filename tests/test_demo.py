@@ -46,3 +46,30 @@ def test_demo_customers_cover_the_profile_cases() -> None:
     assert not teratai.billing_follows_legal
     assert teratai.billing_city == "Kuala Lumpur" != teratai.legal_city
     assert all(c.software_level is not None for c in by_name.values())
+
+
+def test_the_demo_library_shows_the_level_filter_at_work() -> None:
+    """Issue 10: items for several levels; Maju Digital (4.0) sees the 4.0 ones, and a
+    customer on 5.0 sees the 5.0 ones instead. A second run adds nothing."""
+    from clientdesk.resources import queries
+    from clientdesk.resources.models import Resource
+
+    call_command("seed_demo")
+    count = Resource.objects.count()
+    call_command("seed_demo")
+    assert Resource.objects.count() == count >= 8
+    by_level = {}
+    for customer in Customer.objects.select_related("software_level"):
+        titles = {r.title for r in queries.library(customer.software_level).items}
+        by_level[customer.software_level.label] = titles
+    assert "Release notes 4.0" in by_level["4.0"]
+    assert "Release notes 5.0" not in by_level["4.0"]
+    assert "Release notes 5.0" in by_level["5.0"]
+    assert "Release notes 4.0" not in by_level["5.0"]
+    assert "Hotfix collection 3.0" in by_level["3.0"]
+    everyone = "How your software level filters this library"
+    assert all(everyone in titles for titles in by_level.values())
+    assert all("Release notes 5.1 (preview)" not in titles for titles in by_level.values())
+    assert all("Planned maintenance window" not in titles for titles in by_level.values())
+    with_files = Resource.objects.exclude(file="")
+    assert {r.file_type for r in with_files} >= {"application/pdf", "application/zip"}

@@ -29,9 +29,10 @@ class Capability(StrEnum):
     TRANSFER_OWNERSHIP = "account.transfer_ownership"
     CLOSE_ACCOUNT = "account.close"
     MANAGE_API_KEYS = "api_keys.manage"
+    VIEW_RESOURCES = "resources.view"
 
 
-_EVERYONE = {Capability.VIEW_PROFILE, Capability.EDIT_OWN_CONTACT}
+_EVERYONE = {Capability.VIEW_PROFILE, Capability.EDIT_OWN_CONTACT, Capability.VIEW_RESOURCES}
 
 CAPABILITIES: dict[Role, frozenset[Capability]] = {
     Role.OWNER: frozenset(

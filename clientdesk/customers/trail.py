@@ -43,6 +43,13 @@ VERBS: dict[str, tuple[str, str]] = {
     "tax_exemption.removed": ("tax", "ended the account's tax exemption"),
     # no customer: shown in staff-wide views only
     "customers.exported": ("account", "exported the customer list"),
+    "software_level.added": ("resources", "added the software level {target}"),
+    "software_level.changed": ("resources", "changed the software level {target}"),
+    "resource.created": ("resources", "wrote the resource {target}"),
+    "resource.updated": ("resources", "changed the resource {target}"),
+    "resource.published": ("resources", "published the resource {target}"),
+    "resource.withdrawn": ("resources", "withdrew the resource {target}"),
+    "resource.deleted": ("resources", "deleted the draft resource {target}"),
     "tax_rule.added": ("tax_rules", "added the tax rule {target}"),
     "tax_rule.changed": ("tax_rules", "changed the tax rule {target}"),
     "tax_rule.ended": ("tax_rules", "ended the tax rule {target}"),
@@ -118,6 +125,7 @@ STAFF_GROUPS: dict[str, str] = {
     "tax_rules": "Tax rules",
     "review": "Flagged for review",
     "integrations": "Integrations (webhooks)",
+    "resources": "Resources library",
 }
 
 

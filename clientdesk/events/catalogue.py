@@ -46,6 +46,15 @@ EVENT_TYPES: dict[str, str] = {
     "tax_rule.ended": "A tax rule was given an end date.",
     "tax_exemption.set": "A customer's tax exemption was set.",
     "tax_exemption.removed": "A customer's tax exemption was removed.",
+    # Resources library and software levels
+    "software_level.added": "Managers added a software level.",
+    "software_level.changed": "A software level was renamed, retired, restored or moved.",
+    "resource.created": "Staff wrote a new resource (a draft; customers do not see it yet).",
+    "resource.updated": "A resource's content, level range or file changed.",
+    "resource.published": "A resource was published (from its publish date customers see it).",
+    "resource.withdrawn": "A published resource went back to draft.",
+    "resource.deleted": "A draft resource nobody had downloaded was deleted.",
+    "resource.downloaded": "Someone on a customer downloaded a resource's file.",
     # Integrations
     "api_key.created": "An API key was made (customer keys carry the customer).",
     "api_key.revoked": "An API key was revoked.",

@@ -41,6 +41,7 @@ INSTALLED_APPS = [
     "clientdesk.users",
     "clientdesk.customers",
     "clientdesk.taxes",
+    "clientdesk.resources",
     "clientdesk.change_requests",
     "clientdesk.ledger",
     "clientdesk.lifecycle",
@@ -324,6 +325,14 @@ CLIENTDESK_WEBHOOK_DISABLE_AFTER_DAYS = 5
 # Finished deliveries (and their attempt logs) are kept this long, then pruned.
 CLIENTDESK_WEBHOOK_DELIVERED_DAYS = 30
 CLIENTDESK_WEBHOOK_FAILED_DAYS = 90
+
+# --- Resources library (files attached to resources) ------------------------------------------
+# Uploaded files live in the default storage under MEDIA_ROOT. No URL serves MEDIA_ROOT: the
+# portal's download view streams a file after checking the customer's software level.
+MEDIA_ROOT = env.VAR_DIR / "media"
+CLIENTDESK_RESOURCE_FILE_MAX_BYTES = env.env_int(
+    "CLIENTDESK_RESOURCE_FILE_MAX_BYTES", 200 * 1024 * 1024
+)
 
 # --- REST API (/api/v1/) --------------------------------------------------------------------
 # Requests per minute per API key (a fixed window in the shared cache); more get 429.

@@ -21,6 +21,7 @@ from clientdesk.demo.data import (
     DEMO_TAX_RULES,
 )
 from clientdesk.demo.ledger_demo import load_demo_ledgers
+from clientdesk.demo.resources_demo import seed_demo_resources
 from clientdesk.demo.webhooks_demo import DEMO_URL, seed_webhook_endpoint
 from clientdesk.taxes import actions as tax_actions
 from clientdesk.taxes.models import TaxRule
@@ -43,6 +44,9 @@ class Command(BaseCommand):
         added = self._load_tax_rules()
         if added:
             self.stdout.write(self.style.SUCCESS(f"Demo tax rules added for {', '.join(added)}."))
+        resources = seed_demo_resources()  # only into an empty library
+        if resources:
+            self.stdout.write(self.style.SUCCESS(f"Demo resources published: {resources}."))
         ledger = load_demo_ledgers()  # fixed idempotency keys: a second run posts nothing
         if ledger.posted:
             self.stdout.write(self.style.SUCCESS(f"Demo ledger entries posted: {ledger.posted}."))

@@ -1,0 +1,1 @@
+"""The resources library: downloads, packages, release notes and articles per software level."""
