@@ -32,3 +32,23 @@ def test_a_small_data_set_is_complete_and_searchable() -> None:
     assert some is not None
     found = search_customers(some.client_id)
     assert [hit.customer.pk for hit in found.hits][:1] == [some.pk]
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_bulk_load_puts_every_index_back_and_a_small_append_keeps_them() -> None:
+    """A load into an empty database drops the secondary indexes and builds them again at
+    the end; a later, smaller load keeps them in place. Either way search finds the rows."""
+    before = dataset._secondary_indexes()
+    first = dataset.generate(customers=200, seed=5, batch_size=50, progress=False)
+    assert dataset._secondary_indexes() == before
+    second = dataset.generate(customers=40, seed=6, batch_size=50, progress=False)
+    assert dataset._secondary_indexes() == before
+    assert Customer.objects.count() == first.customers + second.customers
+    newest = Customer.objects.order_by("-id").first()
+    assert newest is not None
+    word = newest.display_name.split()[0]
+    found = search_customers(newest.display_name)
+    assert newest.pk in {hit.customer.pk for hit in found.hits}, word
+    contact = Contact.objects.filter(customer=newest).first()
+    assert contact is not None
+    assert newest.pk in {hit.customer.pk for hit in search_customers(contact.email).hits}
