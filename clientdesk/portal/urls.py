@@ -65,4 +65,5 @@ urlpatterns = [
     path("", include("clientdesk.portal.urls_lifecycle")),
     path("", include("clientdesk.portal.urls_login_as")),
     path("", include("clientdesk.portal.urls_api_keys")),
+    path("", include("clientdesk.portal.urls_resources")),
 ]

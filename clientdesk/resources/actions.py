@@ -264,7 +264,7 @@ def _attach(resource: Resource, upload: files.Upload) -> str:
         raise DomainError(
             ErrorCode.INVALID, "Check the highlighted fields.", errors={"file": [str(exc)]}
         ) from None
-    resource.file.save(files.storage_name(name), upload, save=False)  # type: ignore[arg-type]
+    resource.file.save(files.storage_name(name), upload, save=False)
     resource.file_name, resource.file_size, resource.file_type = (
         name,
         upload.size or 0,

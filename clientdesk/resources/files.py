@@ -12,9 +12,10 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass
-from typing import IO, Protocol
+from typing import IO
 
 from django.conf import settings
+from django.core.files.uploadedfile import UploadedFile
 from django.utils.text import get_valid_filename
 
 DEFAULT_MAX_BYTES = 200 * 1024 * 1024
@@ -47,14 +48,8 @@ ALLOWED: dict[str, FileKind] = {
 }
 
 
-class Upload(Protocol):
-    """What a view hands over: Django's ``UploadedFile`` has these."""
-
-    name: str | None
-    size: int | None
-
-    def seek(self, offset: int, whence: int = ..., /) -> int: ...
-    def read(self, size: int = ..., /) -> bytes: ...
+# What interfaces hand over: Django's uploaded file (from a form, a test or the demo seed).
+Upload = UploadedFile
 
 
 def max_bytes() -> int:

@@ -9,7 +9,8 @@ from __future__ import annotations
 import datetime
 from dataclasses import dataclass
 
-from django.db.models import Count, Q, QuerySet
+from django.db.models import Count, OuterRef, Q, QuerySet, Subquery
+from django.db.models.functions import Coalesce
 
 from clientdesk.customers.models import Customer, SoftwareLevel
 
@@ -46,7 +47,9 @@ def _cursor_of(resource: Resource) -> str:
 def search_filter(text: str) -> Q:
     """Each word must appear in the title, summary or body (case-insensitive)."""
     query = Q()
-    for word in text[:SEARCH_MAX].split()[:8]:
+    # Control characters (NUL included: PostgreSQL refuses it in a query) are never searched.
+    printable = "".join(ch if ch.isprintable() else " " for ch in text[:SEARCH_MAX])
+    for word in printable.split()[:8]:
         query &= Q(title__icontains=word) | Q(summary__icontains=word) | Q(body__icontains=word)
     return query
 
@@ -93,9 +96,17 @@ def preview(level: SoftwareLevel | None, *, include_drafts: bool = False) -> lis
 
 
 def staff_list(*, status: str = "", kind: str = "", text: str = "") -> QuerySet[Resource]:
-    """Every item for the console, with its download count."""
+    """Every item for the console, with its download count (a correlated count on the
+    download index per listed item, not a join over every download ever made)."""
+    counted = (
+        ResourceDownload.objects.filter(resource=OuterRef("pk"))
+        .order_by()
+        .values("resource")
+        .annotate(n=Count("id"))
+        .values("n")
+    )
     queryset = Resource.objects.select_related("level_from", "level_to").annotate(
-        download_count=Count("downloads")
+        download_count=Coalesce(Subquery(counted), 0)
     )
     if status in Resource.Status.values:
         queryset = queryset.filter(status=status)

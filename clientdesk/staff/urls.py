@@ -51,6 +51,7 @@ urlpatterns = [
     path("", include("clientdesk.staff.urls_activity")),
     path("", include("clientdesk.staff.urls_webhooks")),
     path("", include("clientdesk.staff.urls_api_keys")),
+    path("", include("clientdesk.staff.urls_resources")),
     path("", include("clientdesk.staff.urls_customer360")),
     path("", include("clientdesk.staff.urls_billing")),
     path("", include("clientdesk.staff.urls_lifecycle")),

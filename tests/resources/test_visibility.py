@@ -133,3 +133,9 @@ def test_range_labels(library: dict) -> None:
     assert visibility.range_label(items["4.0–4.0 SP2"]) == "4.0 – 4.0 SP2"
     assert visibility.range_label(items["from 4.0 SP2"]) == "4.0 SP2 and later"
     assert visibility.range_label(items["up to 4.0"]) == "Up to 4.0"
+
+
+def test_search_ignores_control_characters(library: dict) -> None:
+    found = queries.library(None, text="For\x00 every\x1fone")  # read as "For every one"
+    assert [r.title for r in found.items] == ["For everyone"]
+    assert [r.title for r in queries.library(None, text="\x00For\x00").items] == ["For everyone"]
