@@ -11,12 +11,15 @@ COUNT. Infix matching uses FTS5 trigram tables on SQLite and ``pg_trgm`` on Post
 (see ``search_sql.py`` and migration 0007).
 
 A customer found through several sources appears once per page, under its best reason.
+Only when nothing matches at all does the last source look for *similar* names, so a
+misspelt name still finds the customer (``search_similar.py``).
 """
 
 from __future__ import annotations
 
 import base64
 import binascii
+import difflib
 import json
 import re
 import unicodedata
@@ -27,7 +30,7 @@ from typing import Any
 import phonenumbers
 from django.db import connection
 
-from . import search_sql
+from . import search_similar, search_sql
 from .access import parse_customer_number
 from .models import Contact, Customer
 from .roles import Role
@@ -75,6 +78,11 @@ class SearchPage:
     term: str
     hits: list[Hit] = field(default_factory=list)
     next_cursor: str = ""  # "" when there is nothing more
+
+    @property
+    def similar_only(self) -> bool:
+        """Nothing matched as typed: every hit is a similar name."""
+        return bool(self.hits) and all(hit.reason in SIMILAR_REASONS for hit in self.hits)
 
 
 @dataclass(frozen=True)
@@ -379,6 +387,29 @@ def _name(first: str, last: str) -> str:
     return f"{first} {last}".strip()
 
 
+# The similar-names source: only when nothing else matched (see ``search_customers``),
+# ranked by similarity and keyed by its place in that ranking (it returns one page at most).
+
+SIMILAR_REASONS = ("Similar name", "Similar contact name")
+SIMILAR_MAX = PAGE_SIZE
+MIN_SIMILAR_LENGTH = 4
+
+
+def _looks_like_a_name(term: Term) -> bool:
+    letters = sum(ch.isalpha() for ch in term.text)
+    return letters >= MIN_SIMILAR_LENGTH and "@" not in term.text
+
+
+def _similar(term: Term, after: list[Any] | None, limit: int) -> list[Row]:
+    found = search_similar.similar_names(_index_text(term), limit=SIMILAR_MAX)
+    start = after[0] + 1 if after else 0
+    return [
+        Row([position], s.customer_id, s.reason, s.matched, s.contact_name)
+        for position, s in enumerate(found)
+        if position >= start
+    ][:limit]
+
+
 def _always(term: Term) -> bool:
     return bool(term.text)
 
@@ -420,19 +451,25 @@ SOURCES: tuple[Source, ...] = (
     ),
     Source("name_infix", _long_enough, _customer_name_infix),
     Source("contact_infix", _long_enough, _contact_name_infix),
+    Source("similar", _looks_like_a_name, _similar),
 )
 SOURCE_INDEX = {source.name: i for i, source in enumerate(SOURCES)}
+SIMILAR = SOURCE_INDEX["similar"]
 REFETCHES_PER_SOURCE = 3  # a page skips customers already on it; this bounds the queries
 
 
 # --- the page -------------------------------------------------------------------------------
 
 
-def search_customers(raw_term: str, *, cursor: str = "", limit: int = PAGE_SIZE) -> SearchPage:
+def search_customers(
+    raw_term: str, *, cursor: str = "", limit: int = PAGE_SIZE, similar: bool = True
+) -> SearchPage:
     """One page of customers matching ``raw_term``, best matches first.
 
     ``cursor`` is the page's ``next_cursor`` from before (an unreadable one starts over).
-    The page costs at most a fixed number of queries whatever the data size.
+    The page costs at most a fixed number of queries whatever the data size. With
+    ``similar`` (people typing), a term nothing matches finds similar names instead;
+    programs (the API) pass ``False`` and get exact matches only.
     """
     term = Term.parse(raw_term)
     page = SearchPage(term=term.text)
@@ -443,9 +480,13 @@ def search_customers(raw_term: str, *, cursor: str = "", limit: int = PAGE_SIZE)
     stopped_at: tuple[int, list[Any]] | None = None
     for index in range(start, len(SOURCES)):
         source = SOURCES[index]
-        if not source.applies(term):
+        if index == SIMILAR and not similar:
+            break
+        if not source.applies(term) or (index == SIMILAR and index != start and picked):
             after = None
             continue
+        if index == SIMILAR and index != start and start > 0:
+            break  # an earlier page had real matches: similar names are not offered
         for _ in range(REFETCHES_PER_SOURCE):
             wanted = limit - len(picked)
             rows = source.fetch(term, after, wanted)
@@ -463,9 +504,14 @@ def search_customers(raw_term: str, *, cursor: str = "", limit: int = PAGE_SIZE)
             break
         after = None
     page.hits = _hits(term, list(picked.values()))
-    if stopped_at is not None:
+    if stopped_at is not None and not _similar_exhausted(*stopped_at):
         page.next_cursor = _write_cursor(*stopped_at)
     return page
+
+
+def _similar_exhausted(source_index: int, key: list[Any]) -> bool:
+    """Similar names come one page at most: no "more" after the last of them."""
+    return source_index == SIMILAR and key[0] >= SIMILAR_MAX - 1
 
 
 def _hits(term: Term, rows: list[Row]) -> list[Hit]:
@@ -500,10 +546,21 @@ def _span(term: Term, row: Row) -> tuple[int, int] | None:
         "TIN",
     ):
         return (0, len(row.matched))  # matched as a whole, in normalised form
+    if row.reason in SIMILAR_REASONS:
+        return _similar_span(term, row.matched)
     at = row.matched.lower().find(term.lower)
     if at < 0 or len(row.matched.lower()) != len(row.matched):
         return None  # case folding changed the length: do not guess
     return (at, at + len(term.text))
+
+
+def _similar_span(term: Term, matched: str) -> tuple[int, int] | None:
+    """The longest stretch the name shares with the term (three characters at least)."""
+    if len(matched.lower()) != len(matched):
+        return None
+    longest = difflib.SequenceMatcher(None, matched.lower(), term.lower, autojunk=False)
+    block = longest.find_longest_match(0, len(matched), 0, len(term.lower))
+    return (block.a, block.a + block.size) if block.size >= 3 else None
 
 
 def _write_cursor(source_index: int, key: list[Any]) -> str:

@@ -72,16 +72,66 @@ SQLITE_BACKFILL = [
     f"SELECT id, {contact_name()} FROM customers_contact",
 ]
 
+# SQLite word indexes for the typo-tolerant "similar names" search (migration 0010): the
+# same names split into words (unicode61: letters and digits, case and accents folded). Their
+# ``fts5vocab`` tables list every distinct word with how many rows hold it — the dictionary a
+# misspelt word is corrected against (``customers/search_similar.py``).
+SQLITE_WORD_TABLES = ["customers_customer_words", "customers_contact_words"]
+SQLITE_WORD_VOCABS = [f"{table}_vocab" for table in SQLITE_WORD_TABLES]
+_SQLITE_WORDS = [
+    "CREATE VIRTUAL TABLE customers_customer_words USING fts5("
+    "names, content='', tokenize='unicode61 remove_diacritics 2')",
+    "CREATE VIRTUAL TABLE customers_contact_words USING fts5("
+    "name, content='', tokenize='unicode61 remove_diacritics 2')",
+    "CREATE VIRTUAL TABLE customers_customer_words_vocab USING fts5vocab("
+    "customers_customer_words, row)",
+    "CREATE VIRTUAL TABLE customers_contact_words_vocab USING fts5vocab("
+    "customers_contact_words, row)",
+]
+_SQLITE_WORD_TRIGGERS = _sqlite_triggers(
+    "customers_customer",
+    "customers_customer_words",
+    "names",
+    customer_names("{row}"),
+    "display_name, legal_name, trading_name",
+) + _sqlite_triggers(
+    "customers_contact",
+    "customers_contact_words",
+    "name",
+    contact_name("{row}"),
+    "first_name, last_name",
+)
+SQLITE_WORDS_BACKFILL = [
+    "INSERT INTO customers_customer_words(rowid, names) "
+    f"SELECT id, {customer_names()} FROM customers_customer",
+    "INSERT INTO customers_contact_words(rowid, name) "
+    f"SELECT id, {contact_name()} FROM customers_contact",
+]
+SQLITE_WORDS_CREATE = _SQLITE_WORDS + _SQLITE_WORD_TRIGGERS
+SQLITE_WORDS_DROP = [
+    *(f"DROP TRIGGER IF EXISTS {t}_{s}" for t in SQLITE_WORD_TABLES for s in ("ai", "ad", "au")),
+    *(f"DROP TABLE IF EXISTS {vocab}" for vocab in SQLITE_WORD_VOCABS),
+    *(f"DROP TABLE IF EXISTS {table}" for table in SQLITE_WORD_TABLES),
+]
+
 # Bulk loads (``demo/dataset.py``) pause the triggers and index each batch at once, by id
 # range: one set-based statement is much cheaper than a trigger per row.
-SQLITE_TRIGGERS = _SQLITE_TRIGGERS
+SQLITE_TRIGGERS = _SQLITE_TRIGGERS + _SQLITE_WORD_TRIGGERS
 SQLITE_TRIGGER_NAMES = [
     f"{fts}_{suffix}"
-    for fts in ("customers_customer_search", "customers_contact_search")
+    for fts in ("customers_customer_search", "customers_contact_search", *SQLITE_WORD_TABLES)
     for suffix in ("ai", "ad", "au")
 ]
-SQLITE_INDEX_CUSTOMER_RANGE = SQLITE_BACKFILL[0] + " WHERE id BETWEEN %s AND %s"
-SQLITE_INDEX_CONTACT_RANGE = SQLITE_BACKFILL[1] + " WHERE id BETWEEN %s AND %s"
+SQLITE_INDEX_RANGES = (
+    [
+        statement + " WHERE id BETWEEN %s AND %s"
+        for statement in (SQLITE_BACKFILL[0], SQLITE_WORDS_BACKFILL[0])
+    ],
+    [
+        statement + " WHERE id BETWEEN %s AND %s"
+        for statement in (SQLITE_BACKFILL[1], SQLITE_WORDS_BACKFILL[1])
+    ],
+)
 
 # Exact-match indexes (both databases).
 _EXACT = [
@@ -164,5 +214,28 @@ def restore_after_sqlite_table_remake(apps: object, schema_editor: object) -> No
     connection = schema_editor.connection  # type: ignore[attr-defined]
     if connection.vendor != "sqlite":
         return
-    for statement in [*DROP["sqlite"], *CREATE["sqlite"], *SQLITE_BACKFILL]:
+    statements = [*DROP["sqlite"], *CREATE["sqlite"], *SQLITE_BACKFILL]
+    if _has_table(connection, SQLITE_WORD_TABLES[0]):  # from migration 0010 on
+        statements += [*SQLITE_WORDS_DROP, *SQLITE_WORDS_CREATE, *SQLITE_WORDS_BACKFILL]
+    for statement in statements:
         schema_editor.execute(statement)  # type: ignore[attr-defined]
+
+
+def rebuild_sqlite_word_index(apps: object, schema_editor: object) -> None:
+    """Migration 0010: (re)create the word indexes and fill them from the rows."""
+    if schema_editor.connection.vendor != "sqlite":  # type: ignore[attr-defined]
+        return
+    for statement in [*SQLITE_WORDS_DROP, *SQLITE_WORDS_CREATE, *SQLITE_WORDS_BACKFILL]:
+        schema_editor.execute(statement)  # type: ignore[attr-defined]
+
+
+def drop_sqlite_word_index(apps: object, schema_editor: object) -> None:
+    if schema_editor.connection.vendor == "sqlite":  # type: ignore[attr-defined]
+        for statement in SQLITE_WORDS_DROP:
+            schema_editor.execute(statement)  # type: ignore[attr-defined]
+
+
+def _has_table(connection: object, name: str) -> bool:
+    with connection.cursor() as cursor:  # type: ignore[attr-defined]
+        cursor.execute("SELECT 1 FROM sqlite_master WHERE name = %s", [name])
+        return cursor.fetchone() is not None

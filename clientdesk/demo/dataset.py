@@ -456,9 +456,12 @@ def _search_triggers_paused() -> Iterator[None]:
 def _index_for_search(customer_ids: tuple[int, int], contact_ids: tuple[int, int]) -> None:
     if connection.vendor != "sqlite":
         return  # PostgreSQL's indexes follow the rows by themselves
+    customer_statements, contact_statements = search_sql.SQLITE_INDEX_RANGES
     with connection.cursor() as cursor:
-        cursor.execute(search_sql.SQLITE_INDEX_CUSTOMER_RANGE, list(customer_ids))
-        cursor.execute(search_sql.SQLITE_INDEX_CONTACT_RANGE, list(contact_ids))
+        for statement in customer_statements:
+            cursor.execute(statement, list(customer_ids))
+        for statement in contact_statements:
+            cursor.execute(statement, list(contact_ids))
 
 
 def _reserve_numbers(count: int) -> int:

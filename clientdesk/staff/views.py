@@ -63,10 +63,11 @@ class SearchOpenView(StaffRequiredMixin, View):
     def get(self, request: HttpRequest) -> HttpResponse:
         term = _term(request)
         page = search_customers(term, limit=1) if term.strip() else None
-        if page and page.hits:
+        # Enter opens a customer the term matched, never a guess: similar names are listed.
+        if page and page.hits and not page.similar_only:
             number = page.hits[0].customer.number
             return HttpResponseRedirect(reverse("staff:customer", args=[number]))
-        if term.strip():
+        if term.strip() and not (page and page.hits):
             messages.info(request, "No customer matches that search.")
         url = reverse("staff:home")
         return HttpResponseRedirect(f"{url}?{request.GET.urlencode()}" if term.strip() else url)

@@ -1,0 +1,211 @@
+# ruff: noqa: S608 -- the SQL is assembled from constant fragments of search_sql only;
+# every value a user typed is a bound parameter.
+"""Typo-tolerant matching for the staff search: when nothing matches a name as typed, the
+search offers *similar* names ("maju digtal" → Maju Digital), marked as such, after every
+exact, prefix and infix match.
+
+PostgreSQL: ``pg_trgm`` word similarity on the trigram GIN indexes of migration 0007 — the
+``<%`` operator asks the index for names that hold something like the term (similarity at
+least ``pg_trgm.word_similarity_threshold``, 0.6 by default).
+
+SQLite has no similarity operator, so the term is *corrected* instead: each word missing
+from the dictionary of words in names (the ``fts5vocab`` tables of migration 0010) is
+replaced by the closest known word with the same first two letters (the same first letter
+for words of up to four letters), at most one edit away (two for words of eight letters or
+more; ties go to the more common word). Names holding all the corrected words, in any
+order, are then looked up in the word index and ranked by likeness.
+"""
+
+from __future__ import annotations
+
+import difflib
+import unicodedata
+from dataclasses import dataclass
+from typing import Any
+
+from django.db import connection
+
+from . import search_sql
+
+MIN_WORD = 3  # shorter words are kept as typed: too many words are one edit away
+CANDIDATES_PER_WORD = 5000  # dictionary words read per misspelt word, at most
+CANDIDATES = 100  # names read per table before ranking them
+
+
+@dataclass(frozen=True)
+class Similar:
+    """A customer or a contact whose name is like the term; ``score`` orders them."""
+
+    customer_id: int
+    reason: str
+    matched: str
+    contact_name: str
+    score: float
+
+
+def similar_names(text: str, *, limit: int) -> list[Similar]:
+    """Up to ``limit`` customers and contacts whose names are like ``text`` (lower case,
+    legal-form words such as "Sdn Bhd" already removed), best first."""
+    if connection.vendor == "postgresql":
+        return _postgres(text, limit)
+    return _sqlite(text, limit)
+
+
+# --- PostgreSQL -------------------------------------------------------------------------------
+
+
+def _postgres(text: str, limit: int) -> list[Similar]:
+    names, contact = search_sql.customer_names("c"), search_sql.contact_name("c")
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT c.id, c.display_name, c.legal_name, c.trading_name, "
+            f"word_similarity(%s, lower({names})) AS score FROM customers_customer c "
+            f"WHERE %s <%% lower({names}) ORDER BY score DESC, c.id LIMIT %s",
+            [text, text, limit],
+        )
+        customers = cursor.fetchall()
+        cursor.execute(
+            "SELECT c.customer_id, c.first_name, c.last_name, "
+            f"word_similarity(%s, lower({contact})) AS score FROM customers_contact c "
+            f"WHERE %s <%% lower({contact}) ORDER BY score DESC, c.id LIMIT %s",
+            [text, text, limit],
+        )
+        contacts = cursor.fetchall()
+    found = [
+        Similar(pk, "Similar name", _best_name(text, display, legal, trading), "", float(score))
+        for pk, display, legal, trading, score in customers
+    ]
+    found += [
+        Similar(cid, "Similar contact name", _name(f, la), _name(f, la), float(score) - 0.001)
+        for cid, f, la, score in contacts
+    ]
+    return sorted(found, key=lambda s: -s.score)[:limit]
+
+
+# --- SQLite -----------------------------------------------------------------------------------
+
+
+def words_of(text: str) -> list[str]:
+    """The words the unicode61 tokenizer would index: letters and digits, lower case,
+    accents removed."""
+    decomposed = unicodedata.normalize("NFKD", text.casefold())
+    plain = "".join(ch for ch in decomposed if not unicodedata.combining(ch))
+    cleaned = "".join(ch if ch.isalnum() else " " for ch in plain)
+    return cleaned.split()
+
+
+def _sqlite(text: str, limit: int) -> list[Similar]:
+    words = words_of(text)[:6]
+    if not words:
+        return []
+    customer_words, contact_words = search_sql.SQLITE_WORD_TABLES
+    customer_vocab, contact_vocab = search_sql.SQLITE_WORD_VOCABS
+    found = []
+    with connection.cursor() as cursor:
+        # Each kind of name is corrected against its own dictionary: "mea" is "Mega" among
+        # company names and "Mei" among people's.
+        wanted = _corrected(cursor, words, customer_vocab)
+        for pk, display, legal, trading in _matching(
+            cursor,
+            wanted,
+            "SELECT c.id, c.display_name, c.legal_name, c.trading_name",
+            customer_words,
+            "customers_customer",
+        ):
+            name = _best_name(wanted, display, legal, trading)
+            found.append(Similar(pk, "Similar name", name, "", _likeness(wanted, name)))
+        wanted = _corrected(cursor, words, contact_vocab)
+        for cid, first, last in _matching(
+            cursor,
+            wanted,
+            "SELECT c.customer_id, c.first_name, c.last_name",
+            contact_words,
+            "customers_contact",
+        ):
+            name = _name(first, last)
+            found.append(Similar(cid, "Similar contact name", name, name, _likeness(wanted, name)))
+    return sorted(found, key=lambda s: -s.score)[:limit]
+
+
+def _corrected(cursor: object, words: list[str], vocab: str) -> str:
+    """The words as the dictionary knows them. A word nothing holds and nothing is close to
+    is left out ("tan wei mng" looks for Tan Wei); "" when no word is left."""
+    return " ".join(word for word in (_correct(cursor, w, vocab) for w in words) if word)
+
+
+def _matching(cursor: object, wanted: str, select: str, words: str, table: str) -> list[Any]:
+    """Rows whose names hold every word of ``wanted``, in any order. In rowid order, so the
+    index stops at the cap (ranking every match would read them all: a common surname is in
+    tens of thousands of names); the caller ranks the candidates by likeness."""
+    if not wanted:
+        return []
+    query = " AND ".join(f'"{word}"' for word in wanted.split())
+    cursor.execute(  # type: ignore[attr-defined]
+        f"{select} FROM (SELECT rowid FROM {words} WHERE {words} MATCH %s ORDER BY rowid "
+        f"LIMIT %s) w JOIN {table} c ON c.id = w.rowid",
+        [query, CANDIDATES],
+    )
+    return list(cursor.fetchall())  # type: ignore[attr-defined]
+
+
+def _correct(cursor: object, word: str, vocab: str) -> str | None:
+    """``word`` if a name holds it, else the closest dictionary word, else ``None``."""
+    if word.isdigit():
+        return word
+    cursor.execute(f"SELECT 1 FROM {vocab} WHERE term = %s", [word])  # type: ignore[attr-defined]
+    if cursor.fetchone() is not None:  # type: ignore[attr-defined]
+        return word
+    if len(word) < MIN_WORD:
+        return None  # too short to correct: too many words are one edit away
+    allowed = 2 if len(word) >= 8 else 1
+    start = word[:2] if len(word) > 4 else word[:1]
+    cursor.execute(  # type: ignore[attr-defined]
+        f"SELECT term, doc FROM {vocab} WHERE term >= %s AND term < %s LIMIT %s",
+        [start, start + "\U0010ffff", CANDIDATES_PER_WORD],
+    )
+    best: tuple[int, int, str] | None = None
+    for term, documents in cursor.fetchall():  # type: ignore[attr-defined]
+        if abs(len(term) - len(word)) > allowed:
+            continue
+        distance = edit_distance(word, term, limit=allowed)
+        if distance <= allowed and (best is None or (distance, -documents) < best[:2]):
+            best = (distance, -documents, term)
+    return best[2] if best else None
+
+
+def edit_distance(a: str, b: str, *, limit: int) -> int:
+    """Optimal string alignment distance (insert, delete, substitute, swap two neighbours),
+    or ``limit + 1`` as soon as it must exceed ``limit``."""
+    previous2: list[int] = []
+    previous = list(range(len(b) + 1))
+    for i, char_a in enumerate(a, start=1):
+        current = [i] + [0] * len(b)
+        for j, char_b in enumerate(b, start=1):
+            cost = 0 if char_a == char_b else 1
+            current[j] = min(previous[j] + 1, current[j - 1] + 1, previous[j - 1] + cost)
+            if i > 1 and j > 1 and char_a == b[j - 2] and a[i - 2] == char_b:
+                current[j] = min(current[j], previous2[j - 2] + 1)
+        if min(current) > limit:
+            return limit + 1
+        previous2, previous = previous, current
+    return previous[-1]
+
+
+# --- both ---------------------------------------------------------------------------------------
+
+
+def _name(first: str, last: str) -> str:
+    return f"{first} {last}".strip()
+
+
+def _best_name(text: str, display: str, legal: str, trading: str) -> str:
+    """Of a customer's names, the one most like ``text`` (what the hit shows)."""
+    candidates = [name for name in (display, legal, trading) if name]
+    return max(candidates, key=lambda name: _likeness(text, name), default=display)
+
+
+def _likeness(text: str, name: str) -> float:
+    """How alike: the words they share, then their similarity as strings (0–1 each)."""
+    wanted = set(words_of(text))
+    shared = len(wanted & set(words_of(name))) / max(len(wanted), 1)
+    return shared + difflib.SequenceMatcher(None, text, name.casefold()).ratio()
