@@ -10,15 +10,14 @@ least ``pg_trgm.word_similarity_threshold``, 0.6 by default).
 
 SQLite has no similarity operator, so the term is *corrected* instead: each word missing
 from the dictionary of words in names (the ``fts5vocab`` tables of migration 0010) is
-replaced by the closest known word with the same first two letters (the same first letter
+replaced by the closest known words with the same first two letters (the same first letter
 for words of up to four letters), at most one edit away (two for words of eight letters or
-more; ties go to the more common word). Names holding all the corrected words, in any
-order, are then looked up in the word index and ranked by likeness.
+more; up to three, the more common first). Names holding one of them for every word, in any
+order, are then looked up in the word index and ranked by likeness to what was typed.
 """
 
 from __future__ import annotations
 
-import difflib
 import unicodedata
 from dataclasses import dataclass
 from typing import Any
@@ -29,7 +28,8 @@ from . import search_sql
 
 MIN_WORD = 3  # shorter words are kept as typed: too many words are one edit away
 CANDIDATES_PER_WORD = 5000  # dictionary words read per misspelt word, at most
-CANDIDATES = 100  # names read per table before ranking them
+CANDIDATES = 50  # names read per table before ranking them
+OPTIONS_PER_WORD = 3  # dictionary words a misspelt word may stand for
 
 
 @dataclass(frozen=True)
@@ -100,46 +100,49 @@ def _sqlite(text: str, limit: int) -> list[Similar]:
         return []
     customer_words, contact_words = search_sql.SQLITE_WORD_TABLES
     customer_vocab, contact_vocab = search_sql.SQLITE_WORD_VOCABS
+    typed = " ".join(words)
     found = []
     with connection.cursor() as cursor:
         # Each kind of name is corrected against its own dictionary: "mea" is "Mega" among
         # company names and "Mei" among people's.
-        wanted = _corrected(cursor, words, customer_vocab)
         for pk, display, legal, trading in _matching(
             cursor,
-            wanted,
+            _corrected(cursor, words, customer_vocab),
             "SELECT c.id, c.display_name, c.legal_name, c.trading_name",
             customer_words,
             "customers_customer",
         ):
-            name = _best_name(wanted, display, legal, trading)
-            found.append(Similar(pk, "Similar name", name, "", _likeness(wanted, name)))
-        wanted = _corrected(cursor, words, contact_vocab)
+            name = _best_name(typed, display, legal, trading)
+            found.append(Similar(pk, "Similar name", name, "", _likeness(typed, name)))
         for cid, first, last in _matching(
             cursor,
-            wanted,
+            _corrected(cursor, words, contact_vocab),
             "SELECT c.customer_id, c.first_name, c.last_name",
             contact_words,
             "customers_contact",
         ):
             name = _name(first, last)
-            found.append(Similar(cid, "Similar contact name", name, name, _likeness(wanted, name)))
+            found.append(Similar(cid, "Similar contact name", name, name, _likeness(typed, name)))
     return sorted(found, key=lambda s: -s.score)[:limit]
 
 
-def _corrected(cursor: object, words: list[str], vocab: str) -> str:
-    """The words as the dictionary knows them. A word nothing holds and nothing is close to
-    is left out ("tan wei mng" looks for Tan Wei); "" when no word is left."""
-    return " ".join(word for word in (_correct(cursor, w, vocab) for w in words) if word)
+def _corrected(cursor: object, words: list[str], vocab: str) -> list[list[str]]:
+    """For each word, what the dictionary may mean by it. A word nothing holds and nothing
+    is close to is left out ("tan wei mng" looks for Tan Wei)."""
+    return [options for options in (_correct(cursor, w, vocab) for w in words) if options]
 
 
-def _matching(cursor: object, wanted: str, select: str, words: str, table: str) -> list[Any]:
-    """Rows whose names hold every word of ``wanted``, in any order. In rowid order, so the
+def _matching(
+    cursor: object, wanted: list[list[str]], select: str, words: str, table: str
+) -> list[Any]:
+    """Rows whose names hold one option of every word, in any order. In rowid order, so the
     index stops at the cap (ranking every match would read them all: a common surname is in
     tens of thousands of names); the caller ranks the candidates by likeness."""
     if not wanted:
         return []
-    query = " AND ".join(f'"{word}"' for word in wanted.split())
+    query = " AND ".join(
+        "(" + " OR ".join(f'"{option}"' for option in options) + ")" for options in wanted
+    )
     cursor.execute(  # type: ignore[attr-defined]
         f"{select} FROM (SELECT rowid FROM {words} WHERE {words} MATCH %s ORDER BY rowid "
         f"LIMIT %s) w JOIN {table} c ON c.id = w.rowid",
@@ -148,29 +151,30 @@ def _matching(cursor: object, wanted: str, select: str, words: str, table: str) 
     return list(cursor.fetchall())  # type: ignore[attr-defined]
 
 
-def _correct(cursor: object, word: str, vocab: str) -> str | None:
-    """``word`` if a name holds it, else the closest dictionary word, else ``None``."""
+def _correct(cursor: object, word: str, vocab: str) -> list[str]:
+    """``[word]`` if a name holds it, else the closest dictionary words (the fewest edits,
+    the most common first; ``OPTIONS_PER_WORD`` at most), else ``[]``."""
     if word.isdigit():
-        return word
+        return [word]
     cursor.execute(f"SELECT 1 FROM {vocab} WHERE term = %s", [word])  # type: ignore[attr-defined]
     if cursor.fetchone() is not None:  # type: ignore[attr-defined]
-        return word
+        return [word]
     if len(word) < MIN_WORD:
-        return None  # too short to correct: too many words are one edit away
+        return []  # too short to correct: too many words are one edit away
     allowed = 2 if len(word) >= 8 else 1
     start = word[:2] if len(word) > 4 else word[:1]
     cursor.execute(  # type: ignore[attr-defined]
         f"SELECT term, doc FROM {vocab} WHERE term >= %s AND term < %s LIMIT %s",
         [start, start + "\U0010ffff", CANDIDATES_PER_WORD],
     )
-    best: tuple[int, int, str] | None = None
+    close = []
     for term, documents in cursor.fetchall():  # type: ignore[attr-defined]
         if abs(len(term) - len(word)) > allowed:
             continue
         distance = edit_distance(word, term, limit=allowed)
-        if distance <= allowed and (best is None or (distance, -documents) < best[:2]):
-            best = (distance, -documents, term)
-    return best[2] if best else None
+        if distance <= allowed:
+            close.append((distance, -documents, term))
+    return [term for _, _, term in sorted(close)[:OPTIONS_PER_WORD]]
 
 
 def edit_distance(a: str, b: str, *, limit: int) -> int:
@@ -205,7 +209,20 @@ def _best_name(text: str, display: str, legal: str, trading: str) -> str:
 
 
 def _likeness(text: str, name: str) -> float:
-    """How alike: the words they share, then their similarity as strings (0–1 each)."""
-    wanted = set(words_of(text))
-    shared = len(wanted & set(words_of(name))) / max(len(wanted), 1)
-    return shared + difflib.SequenceMatcher(None, text, name.casefold()).ratio()
+    """How alike ``text`` is to the best run of as many words in ``name`` (0–1), so that
+    a long name is not penalised for the words the term did not mention. Alike is shared
+    trigrams over all trigrams, as ``pg_trgm`` measures it."""
+    typed = words_of(text)
+    words = words_of(name)
+    size = max(min(len(typed), len(words)), 1)
+    wanted = _trigrams(" ".join(typed))
+    best = 0.0
+    for i in range(max(len(words) - size + 1, 1)):
+        run = _trigrams(" ".join(words[i : i + size]))
+        best = max(best, len(wanted & run) / max(len(wanted | run), 1))
+    return best
+
+
+def _trigrams(text: str) -> set[str]:
+    padded = f"  {text} "
+    return {padded[i : i + 3] for i in range(len(padded) - 2)}

@@ -21,7 +21,7 @@ from django.db.models import Max, Min
 from django.test.utils import CaptureQueriesContext
 
 from clientdesk.customers.models import Contact, Customer
-from clientdesk.customers.search import search_customers
+from clientdesk.customers.search import LEGAL_FORM_WORDS, search_customers
 
 COMMON_TERMS = ["tan", "lee", "sdn", "ali", "jay", "ong", "mar", "ism", "pte", "wei"]
 
@@ -50,6 +50,7 @@ class Command(BaseCommand):
             "email prefix": lambda i: samples.contact(i).email[:8],
             "client ID": lambda i: samples.customer(i).client_id,
             "phone (as dialled)": lambda i: samples.phone(i),
+            "misspelt name (similar names)": lambda i: misspelt(samples.customer(i).display_name),
         }
         self.stdout.write(
             f"{connection.vendor}: {customers:,} customers, {contacts:,} contacts; "
@@ -82,6 +83,15 @@ class Command(BaseCommand):
         if options["json_path"]:
             with open(options["json_path"], "w", encoding="utf-8") as out:
                 json.dump(report | {"scenarios": results}, out, indent=2)
+
+
+def misspelt(name: str) -> str:
+    """The name without its legal form, one letter dropped from its longest word."""
+    words = [w for w in name.split() if w.lower().strip(".,") not in LEGAL_FORM_WORDS]
+    longest = max(range(len(words)), key=lambda n: len(words[n]))
+    word = words[longest]
+    words[longest] = word[: len(word) // 2] + word[len(word) // 2 + 1 :]
+    return " ".join(words)
 
 
 class _Samples:
