@@ -28,6 +28,7 @@ from clientdesk.customers.models import Customer
 from clientdesk.customers.roles import Capability
 from clientdesk.customers.sections import SECTION_FORMS, SectionForm, section_etag
 from clientdesk.customers.trail import customer_trail
+from clientdesk.resources import visibility
 from clientdesk.taxes.rules import applicable_tax
 from clientdesk.web import profile
 
@@ -58,6 +59,10 @@ class CustomerHomeView(CustomerMixin, TemplateView):
         context = super().get_context_data(**kwargs)
         context["contact_count"] = self.customer.contacts.count()
         context["tax"] = applicable_tax(self.customer)
+        # Seed 002: the newest items for the customer's software level (one query).
+        level = self.customer.software_level
+        context["software_level"] = level
+        context["latest_resources"] = list(visibility.visible_to(level)[:3])
         return context
 
 
