@@ -50,6 +50,8 @@ VERBS: dict[str, tuple[str, str]] = {
     "resource.published": ("resources", "published the resource {target}"),
     "resource.withdrawn": ("resources", "withdrew the resource {target}"),
     "resource.deleted": ("resources", "deleted the draft resource {target}"),
+    # recorded in Login As only (customers see what staff did as them)
+    "resource.downloaded": ("support", "downloaded the file of {target}"),
     "tax_rule.added": ("tax_rules", "added the tax rule {target}"),
     "tax_rule.changed": ("tax_rules", "changed the tax rule {target}"),
     "tax_rule.ended": ("tax_rules", "ended the tax rule {target}"),

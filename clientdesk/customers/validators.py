@@ -28,10 +28,18 @@ BIDI_CONTROLS = frozenset(
 )
 
 
-def clean_text(value: str, *, multiline: bool = False) -> str:
-    """NFC-normalise, trim, and refuse control characters and bidi overrides."""
+# What right-to-left prose legitimately holds: marks and isolates, not overrides.
+DIRECTION_MARKS = frozenset("\u200e\u200f\u061c\u2066\u2067\u2068\u2069")
+
+
+def clean_text(value: str, *, multiline: bool = False, prose: bool = False) -> str:
+    """NFC-normalise, trim, and refuse control characters and bidi overrides. ``prose``
+    (long text such as an article) keeps direction marks and isolates, which Arabic or
+    Hebrew text needs; overrides, which can disguise text, are refused everywhere."""
     value = unicodedata.normalize("NFC", value).strip()
     for char in value:
+        if prose and char in DIRECTION_MARKS:
+            continue
         if char in BIDI_CONTROLS:
             raise ValidationError(
                 "Remove the invisible text-direction characters from this value.",

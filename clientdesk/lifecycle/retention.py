@@ -32,6 +32,7 @@ from clientdesk.events.models import Event
 from clientdesk.events.publish import publish
 from clientdesk.notifications.models import MailLog
 from clientdesk.remote_support.models import LoginAsSession
+from clientdesk.resources.models import ResourceDownload
 from clientdesk.users.models import User
 
 ERASED = "[erased]"
@@ -164,6 +165,7 @@ def _erase_records(customer: Customer, people: set[int]) -> None:
         data={"number": customer.client_id, "erased": True}
     )
     LoginAsSession.objects.filter(customer=customer).update(contact_name=ERASED)
+    ResourceDownload.objects.filter(customer=customer).update(actor_label=ERASED)
     MailLog.objects.filter(customer_id=customer.pk).update(
         to=ERASED, subject=ERASED, text_body="", html_body="", kept_text=""
     )

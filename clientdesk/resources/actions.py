@@ -12,10 +12,11 @@ reordering that would turn an item's range around is refused too, naming the ite
 from __future__ import annotations
 
 import datetime
+from dataclasses import dataclass
 from typing import Any
 
 from django.core.exceptions import ValidationError
-from django.db import transaction
+from django.db import IntegrityError, transaction
 from django.db.models import Max, Q
 
 from clientdesk.audit.record import record
@@ -60,7 +61,7 @@ def _text(
     value: str, *, field: str, limit: int, required: str = "", multiline: bool = False
 ) -> str:
     try:
-        text = clean_text(value or "", multiline=multiline)
+        text = clean_text(value or "", multiline=multiline, prose=multiline)
     except ValidationError as exc:
         raise _invalid(field, exc.messages[0]) from None
     if required and not text:
@@ -95,11 +96,16 @@ def _level_label(label: str, *, exclude: int | None = None) -> str:
 def add_level(*, label: str, is_active: bool = True, actor: Actor) -> SoftwareLevel:
     """Add a level after the last one (``move_level`` puts it elsewhere)."""
     _require(actor, may_manage_levels(actor.user), "Only managers can change software levels.")
-    text = _level_label(label)
-    # Lock the list while numbering, so two additions cannot take the same position.
+    # Lock the list while checking and numbering (on SQLite the write lock is taken at the
+    # start); a race the lock cannot cover (an empty list) ends at the unique constraints.
     list(SoftwareLevel.objects.select_for_update().values_list("pk", flat=True))
+    text = _level_label(label)
     last = SoftwareLevel.objects.aggregate(last=Max("position"))["last"] or 0
-    level = SoftwareLevel.objects.create(label=text, position=last + 1, is_active=is_active)
+    try:
+        with transaction.atomic():
+            level = SoftwareLevel.objects.create(label=text, position=last + 1, is_active=is_active)
+    except IntegrityError:
+        raise _invalid("label", "Someone added a level at the same moment. Try again.") from None
     record(
         "software_level.added",
         actor=actor,
@@ -256,21 +262,32 @@ def _clean_fields(
     return clean
 
 
-def _attach(resource: Resource, upload: files.Upload) -> str:
-    """Store ``upload`` for ``resource`` and return the stored name (to remove on failure)."""
+@dataclass(frozen=True)
+class Stored:
+    """An uploaded file, checked and written to storage (before any row is locked: copying
+    a large file must not hold the lock)."""
+
+    name: str  # in storage
+    file_name: str  # what customers get
+    size: int
+    content_type: str
+
+    def attach_to(self, resource: Resource) -> None:
+        resource.file.name = self.name
+        resource.file_name, resource.file_size = self.file_name, self.size
+        resource.file_type = self.content_type
+
+
+def _store(upload: files.Upload) -> Stored:
     try:
         name, kind = files.check(upload)
     except ValueError as exc:
         raise DomainError(
             ErrorCode.INVALID, "Check the highlighted fields.", errors={"file": [str(exc)]}
         ) from None
-    resource.file.save(files.storage_name(name), upload, save=False)
-    resource.file_name, resource.file_size, resource.file_type = (
-        name,
-        upload.size or 0,
-        kind.content_type,
-    )
-    return resource.file.name or ""
+    storage = Resource._meta.get_field("file").storage
+    stored = storage.save(f"resources/{files.storage_name(name)}", upload)
+    return Stored(stored, name, upload.size or 0, kind.content_type)
 
 
 def _discard(name: str) -> None:
@@ -297,7 +314,9 @@ def create_resource(
         kind=kind, title=title, summary=summary, body=body, level_from=level_from, level_to=level_to
     )
     resource = Resource(**clean, created_by=actor.user if actor.user and actor.user.pk else None)
-    stored = _attach(resource, upload) if upload is not None else ""
+    stored = _store(upload) if upload is not None else None
+    if stored is not None:
+        stored.attach_to(resource)
     try:
         with transaction.atomic():
             resource.save()
@@ -309,7 +328,7 @@ def create_resource(
             )
             publish("resource.created", actor=actor, data=resource_payload(resource))
     except BaseException:
-        _discard(stored)
+        _discard(stored.name if stored else "")
         raise
     return resource
 
@@ -323,12 +342,16 @@ def _locked(resource: Resource, *, version: int | None) -> Resource:
     )
     if locked is None:
         raise DomainError(ErrorCode.NOT_FOUND, "This resource no longer exists.")
+    _check_version(locked, version)
+    return locked
+
+
+def _check_version(locked: Resource, version: int | None) -> None:
     if version is not None and locked.version != version:
         raise DomainError(
             ErrorCode.STALE_VERSION,
             "Someone else changed this resource meanwhile. Reload it and make your change again.",
         )
-    return locked
 
 
 def update_resource(
@@ -353,7 +376,7 @@ def update_resource(
     clean = _clean_fields(
         kind=kind, title=title, summary=summary, body=body, level_from=level_from, level_to=level_to
     )
-    stored = ""
+    stored = _store(upload) if upload is not None else None
     old_file = ""
     try:
         with transaction.atomic():
@@ -361,13 +384,16 @@ def update_resource(
             before = _snapshot(locked)
             for name, value in clean.items():
                 setattr(locked, name, value)
-            if upload is not None or remove_file:
+            if stored is not None or (remove_file and locked.file):
                 old_file = locked.file.name or ""
-                locked.file = ""
+                locked.file.name = ""
                 locked.file_name, locked.file_size, locked.file_type = "", 0, ""
-            if upload is not None:
-                stored = _attach(locked, upload)
+            if stored is not None:
+                stored.attach_to(locked)
             changes = _diff(before, _snapshot(locked))
+            if stored is not None and "file" not in changes:
+                # The same name with new content (a corrected PDF) is a change too.
+                changes["file"] = [before["file"], f"{locked.file_name} (new content)"]
             if not changes:
                 return locked
             locked.version += 1
@@ -379,7 +405,7 @@ def update_resource(
                 data={**resource_payload(locked), "changed": sorted(changes)},
             )
     except BaseException:
-        _discard(stored)
+        _discard(stored.name if stored else "")
         raise
     # The old file goes once the new row is committed; a download in flight has it open.
     transaction.on_commit(lambda: _discard(old_file))
@@ -399,12 +425,13 @@ def publish_resource(
     _require(
         actor, may_edit_resources(actor.user), "Only support and managers can publish resources."
     )
-    locked = _locked(resource, version=version)
     day = published_on or visibility.provider_today()
     if day.year < 2000 or day.year > 9000:
         raise _invalid("published_on", "Enter a realistic publish date.")
+    locked = _locked(resource, version=None)
     if locked.is_published and locked.published_on == day:
-        return locked
+        return locked  # the same request twice (a double click): done, not a conflict
+    _check_version(locked, version)
     changes: dict[str, list[Any]] = {
         "status": [locked.status, Resource.Status.PUBLISHED.value],
         "published_on": [
@@ -429,7 +456,10 @@ def withdraw_resource(
         actor, may_edit_resources(actor.user), "Only support and managers can withdraw resources."
     )
     clean = clean_reason(reason, limit=REASON_MAX, required="Say why the item is withdrawn.")
-    locked = _locked(resource, version=version)
+    locked = _locked(resource, version=None)
+    if not locked.is_published and version == locked.version - 1:
+        return locked  # the same request twice (a double click): done, not a conflict
+    _check_version(locked, version)
     if not locked.is_published:
         raise DomainError(ErrorCode.CONFLICT, "This item is already a draft.")
     locked.status = Resource.Status.DRAFT
@@ -476,7 +506,8 @@ def record_download(resource: Resource, *, customer: Customer, actor: Actor) -> 
 
     Refused as not found when the item is not visible at the customer's level, so no
     interface can hand out a file the filter hides. The download row is the audit record
-    (like a sign-in log, it is not an Activity row); the ``resource.downloaded`` event lets a
+    (like a sign-in log, it is not an Activity row — except in Login As, where everything
+    staff do is in the customer's Activity); the ``resource.downloaded`` event lets a
     provider's CRM or licence system know.
     """
     visible = visibility.visible_to(customer.software_level).filter(pk=resource.pk).first()
@@ -488,6 +519,15 @@ def record_download(resource: Resource, *, customer: Customer, actor: Actor) -> 
         user=actor.user if actor.user is not None and actor.user.pk else None,
         actor_label=actor.label[:300],
     )
+    if actor.impersonator is not None:
+        # DESIGN §3: everything staff do in Login As is in the customer's Activity.
+        record(
+            "resource.downloaded",
+            actor=actor,
+            customer=customer,
+            target=visible,
+            changes={"file": [None, visible.file_name]},
+        )
     publish(
         "resource.downloaded",
         actor=actor,

@@ -10,16 +10,17 @@ checks the customer's level first.
 
 from __future__ import annotations
 
+import unicodedata
 import uuid
 from dataclasses import dataclass
 from typing import IO
 
 from django.conf import settings
 from django.core.files.uploadedfile import UploadedFile
-from django.utils.text import get_valid_filename
 
 DEFAULT_MAX_BYTES = 200 * 1024 * 1024
-NAME_MAX = 150
+NAME_MAX_BYTES = 180  # UTF-8 bytes; file systems allow 255, the download header adds some
+FORBIDDEN = set('<>:"/\\|?*')
 
 
 @dataclass(frozen=True)
@@ -81,12 +82,17 @@ def allowed_extensions() -> list[str]:
 
 
 def check(upload: Upload) -> tuple[str, FileKind]:
-    """The clean file name and its kind, or ``ValueError`` with a message for the form."""
-    name = get_valid_filename((upload.name or "").rsplit("/", 1)[-1].rsplit("\\", 1)[-1])
+    """The name customers get and the file's kind, or ``ValueError`` with a message for the
+    form. The name keeps spaces and letters of any script (the download header encodes
+    them); folders, control and direction characters and the characters file systems refuse
+    are dropped, and it is cut to ``NAME_MAX_BYTES`` keeping its extension."""
+    name = display_name(upload.name or "")
     kind = ALLOWED.get(extension_of(name))
     if kind is None:
         listed = ", ".join(allowed_extensions())
         raise ValueError(f"This type of file cannot be attached. Allowed: {listed}.")
+    if not any(ch.isalnum() for ch in name[: -len(extension_of(name))]):
+        raise ValueError("Rename the file: its name needs letters or digits before the type.")
     size = upload.size or 0
     if size == 0:
         raise ValueError("The file is empty.")
@@ -100,19 +106,30 @@ def check(upload: Upload) -> tuple[str, FileKind]:
             raise ValueError(
                 f"The file's content is not a {extension_of(name)} file. Check the file."
             )
-    return _shorten(name), kind
+    return name, kind
+
+
+def display_name(raw: str) -> str:
+    """``raw`` (as the browser sent it) made safe to show and to send back."""
+    base = raw.replace("\\", "/").rsplit("/", 1)[-1]
+    base = unicodedata.normalize("NFC", base)
+    kept = "".join(
+        "_" if ch in FORBIDDEN else ch
+        for ch in base
+        if unicodedata.category(ch) not in {"Cc", "Cf", "Zl", "Zp"}
+    )
+    name = " ".join(kept.split()).strip(" .")
+    extension = extension_of(name)
+    stem = name[: len(name) - len(extension)] if extension else name
+    while stem and len((stem + extension).encode()) > NAME_MAX_BYTES:
+        stem = stem[:-1]
+    return stem.rstrip(" .") + extension
 
 
 def storage_name(clean_name: str) -> str:
-    """``resources/<random>/<name>``: unique, and not guessable from the resource."""
-    return f"{uuid.uuid4().hex}/{clean_name}"
-
-
-def _shorten(name: str) -> str:
-    if len(name) <= NAME_MAX:
-        return name
-    ext = extension_of(name)
-    return name[: NAME_MAX - len(ext)] + ext
+    """``<random>.<ext>`` under ``resources/``: unique, ASCII (any file system takes it), and
+    not guessable from the resource. Customers get ``Resource.file_name`` instead."""
+    return f"{uuid.uuid4().hex}{extension_of(clean_name)}"
 
 
 def open_for_reading(field_file: object) -> IO[bytes]:

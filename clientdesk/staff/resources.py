@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from typing import Any, ClassVar, cast
 
 from django import forms
+from django.conf import settings
 from django.contrib import messages
 from django.db.models import F, Func, IntegerField, OuterRef, Q, QuerySet, Subquery
 from django.db.models.functions import Coalesce
@@ -288,7 +289,9 @@ class PublishForm(forms.Form):
         label="Publish on",
         widget=_date_input(),
         error_messages={**DATE_ERRORS, "required": "Choose the day customers first see it."},
-        help_text="Today shows it at once; a later day schedules it.",
+        help_text=(
+            f"A day in {settings.TIME_ZONE} time. Today shows it at once; a later day schedules it."
+        ),
     )
     version = _version_field()
 
@@ -391,6 +394,10 @@ def _after_cursor(value: str) -> tuple[datetime.datetime, int] | None:
     if timezone.is_naive(at) or not pk.isdecimal() or len(pk) > 19:
         return None
     if not 0 < int(pk) <= MAX_ID:
+        return None
+    try:  # an offset can push a time past the calendar's ends ("9999-12-31T23:59-23:59")
+        at = at.astimezone(datetime.UTC)
+    except OverflowError:
         return None
     return at, int(pk)
 
@@ -691,7 +698,11 @@ class ResourceDetailView(StaffPage):
             else "",
             "newest_url": f"{resource_url(resource)}#downloads" if before else "",
             "never_downloaded": not rows and not before,
-            "preview_url": preview_url(resource.level_from, drafts=not resource.is_published),
+            # A level the item applies to (an "up to 4.0" item is not shown with no level set).
+            "preview_level": resource.level_from or resource.level_to,
+            "preview_url": preview_url(
+                resource.level_from or resource.level_to, drafts=not resource.is_published
+            ),
             "publish_form": PublishForm(
                 initial={
                     "published_on": resource.published_on

@@ -342,7 +342,7 @@ def test_the_item_page_shows_title_kind_day_range_body_and_download(
     assert "<h3>Steps</h3>" in page  # the body's headings sit under the page's h1
     assert "<code>setup</code>" in page
     assert f'href="{download_url(world.customer_a, item.pk)}"' in page
-    assert "setup_guide.pdf" in words
+    assert "setup guide.pdf" in words
 
 
 def test_markdown_with_scripts_and_javascript_links_is_rendered_safe(

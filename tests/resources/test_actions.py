@@ -3,6 +3,8 @@ allow-list, and every change in Activity and the outbox."""
 
 from __future__ import annotations
 
+import datetime
+import re
 from typing import Any
 
 import pytest
@@ -14,7 +16,7 @@ from clientdesk.core.actor import Actor, Source
 from clientdesk.core.errors import DomainError, ErrorCode
 from clientdesk.customers.models import Customer, SoftwareLevel
 from clientdesk.events.models import Event
-from clientdesk.resources import actions
+from clientdesk.resources import actions, visibility
 from clientdesk.resources.models import Resource, ResourceDownload
 from tests import factories as base
 
@@ -132,12 +134,39 @@ def test_every_resource_change_is_in_activity_and_the_outbox() -> None:
     assert item.status == Resource.Status.DRAFT
 
 
-def test_a_stale_version_is_refused() -> None:
+def test_a_stale_version_is_refused_but_a_double_click_is_not() -> None:
     item = actions.create_resource(kind="article", title="A", actor=Actor.system())
-    actions.publish_resource(item, version=item.version, actor=Actor.system())
+    first = actions.publish_resource(item, version=item.version, actor=Actor.system())
+    again = actions.publish_resource(item, version=item.version, actor=Actor.system())
+    assert again.version == first.version  # the same request twice: done, nothing new
+    assert Event.objects.filter(type="resource.published").count() == 1
+    later = visibility.provider_today() + datetime.timedelta(days=3)
     with pytest.raises(DomainError) as refused:
-        actions.publish_resource(item, version=item.version, actor=Actor.system())
+        actions.publish_resource(
+            item, version=item.version, published_on=later, actor=Actor.system()
+        )
     assert refused.value.code == ErrorCode.STALE_VERSION
+    withdrawn = actions.withdraw_resource(
+        first, version=first.version, reason="Old", actor=Actor.system()
+    )
+    twice = actions.withdraw_resource(
+        first, version=first.version, reason="Old", actor=Actor.system()
+    )
+    assert twice.version == withdrawn.version
+    assert Event.objects.filter(type="resource.withdrawn").count() == 1
+    with pytest.raises(DomainError) as stale:
+        actions.update_resource(
+            item,
+            version=item.version,
+            kind="article",
+            title="B",
+            summary="",
+            body="",
+            level_from=None,
+            level_to=None,
+            actor=Actor.system(),
+        )
+    assert stale.value.code == ErrorCode.STALE_VERSION
 
 
 def test_withdraw_needs_a_reason_and_delete_only_unused_drafts(
@@ -171,10 +200,10 @@ def test_files_are_stored_under_a_random_name_and_checked() -> None:
     item = actions.create_resource(
         kind="software", title="Guide", upload=factories.pdf("My Guide.pdf"), actor=Actor.system()
     )
-    assert item.file.name.startswith("resources/")
-    assert item.file.name.endswith("/My_Guide.pdf")
-    assert len(item.file.name.split("/")[1]) == 32  # a uuid4: not guessable
-    assert (item.file_name, item.file_type) == ("My_Guide.pdf", "application/pdf")
+    folder, stored = item.file.name.split("/")
+    assert folder == "resources"
+    assert re.fullmatch(r"[0-9a-f]{32}\.pdf", stored)  # random and ASCII: not guessable
+    assert (item.file_name, item.file_type) == ("My Guide.pdf", "application/pdf")
     assert item.file_size == len(factories.PDF)
 
 
@@ -269,3 +298,141 @@ def test_a_download_outside_the_level_is_refused_as_not_found() -> None:
     event = Event.objects.get(type="resource.downloaded")
     assert event.customer_id == customer.pk
     assert event.data["resource"]["id"] == item.pk
+
+
+def test_a_corrected_file_with_the_same_name_replaces_the_old_one(
+    django_capture_on_commit_callbacks: Any,
+) -> None:
+    item = factories.resource("Notes", upload=factories.pdf("notes.pdf"))
+    old_name = item.file.name
+    storage = item.file.storage
+    with django_capture_on_commit_callbacks(execute=True):
+        item = actions.update_resource(
+            item,
+            version=item.version,
+            kind=item.kind,
+            title=item.title,
+            summary=item.summary,
+            body=item.body,
+            level_from=None,
+            level_to=None,
+            upload=factories.pdf("notes.pdf", factories.PDF + b"corrected"),
+            actor=Actor.system(),
+        )
+    assert item.file_name == "notes.pdf"
+    assert item.file.name != old_name
+    assert not storage.exists(old_name)  # the old content is gone, nothing orphaned
+    with storage.open(item.file.name) as stored:
+        assert stored.read().endswith(b"corrected")
+    change = Activity.objects.filter(verb="resource.updated").get()
+    assert change.changes["file"] == ["notes.pdf", "notes.pdf (new content)"]
+
+
+def test_a_refused_update_leaves_no_stored_file() -> None:
+    item = factories.resource("Notes")
+    storage = Resource._meta.get_field("file").storage
+    before = set(storage.listdir("resources")[1]) if storage.exists("resources") else set()
+    with pytest.raises(DomainError):
+        actions.update_resource(
+            item,
+            version=item.version + 5,  # stale
+            kind=item.kind,
+            title=item.title,
+            summary="",
+            body="",
+            level_from=None,
+            level_to=None,
+            upload=factories.pdf("x.pdf"),
+            actor=Actor.system(),
+        )
+    after = set(storage.listdir("resources")[1]) if storage.exists("resources") else set()
+    assert after == before
+
+
+@pytest.mark.parametrize(
+    ("name", "shown"),
+    [
+        ("日本語" * 45 + ".txt", None),  # 409 bytes: cut to fit, by bytes
+        ("Release Notes €.pdf", "Release Notes €.pdf"),
+        ("C:\\Users\\a\\Guide.pdf", "Guide.pdf"),
+    ],
+)
+def test_file_names_of_any_script_are_kept_readable_and_stored_safely(
+    name: str, shown: str | None
+) -> None:
+    content = b"%PDF-1.4" if name.endswith(".pdf") else b"text"
+    item = actions.create_resource(
+        kind="software",
+        title="Names",
+        upload=SimpleUploadedFile(name, content),
+        actor=Actor.system(),
+    )
+    assert item.file.name.isascii()
+    assert len(item.file_name.encode()) <= 180
+    assert item.file_name == (shown or item.file_name)
+    assert item.file_name.endswith(name.rsplit(".", 1)[1])
+
+
+def test_a_name_without_letters_is_refused_with_a_message() -> None:
+    with pytest.raises(DomainError) as refused:
+        actions.create_resource(
+            kind="software",
+            title="Odd",
+            upload=SimpleUploadedFile("$$$.pdf", b"%PDF-1.4"),
+            actor=Actor.system(),
+        )
+    assert "Rename the file" in refused.value.errors["file"][0]
+
+
+def test_a_download_in_login_as_is_in_the_customers_activity(world: Any) -> None:
+    item = factories.resource("Kit", upload=factories.pdf())
+    customer = world.customer_a
+    owner = world.users["a_owner"]
+    agent = world.users["staff_support"]
+    as_owner = Actor(user=owner, source=Source.PORTAL, impersonator=agent)
+    download = actions.record_download(item, customer=customer, actor=as_owner)
+    assert download.actor_label == as_owner.label[:300]
+    row = Activity.objects.get(verb="resource.downloaded")
+    assert (row.customer_id, row.impersonator_id) == (customer.pk, agent.pk)
+    actions.record_download(item, customer=customer, actor=Actor(user=owner, source=Source.PORTAL))
+    assert Activity.objects.filter(verb="resource.downloaded").count() == 1  # only Login As
+
+
+def test_concurrent_level_labels_end_in_a_clear_error() -> None:
+    actions.add_level(label="6.0", actor=Actor.system())
+    with pytest.raises(DomainError) as refused:
+        actions.add_level(label="6.0", actor=Actor.system())
+    assert refused.value.field == "label"
+
+
+def test_anonymising_a_closed_customer_erases_names_in_its_download_log(world: Any) -> None:
+    from datetime import timedelta
+
+    from django.conf import settings
+    from django.utils import timezone
+
+    from clientdesk.lifecycle import retention
+
+    item = factories.resource("Kit", upload=factories.pdf())
+    customer = world.customer_a
+    actions.record_download(
+        item, customer=customer, actor=Actor(user=world.users["a_owner"], source=Source.PORTAL)
+    )
+    long_ago = timezone.now() - timedelta(days=settings.CLIENTDESK_CLOSED_RETENTION_DAYS + 1)
+    Customer.objects.filter(pk=customer.pk).update(status="closed", closed_at=long_ago)
+    retention.anonymise_customer(customer, actor=Actor.system())
+    download = ResourceDownload.objects.get()
+    assert download.actor_label == retention.ERASED
+    assert download.resource_id == item.pk  # the record of the download stays
+
+
+def test_an_article_may_hold_right_to_left_marks_but_not_overrides() -> None:
+    item = actions.create_resource(
+        kind="article", title="RTL", body="مرحبا\u200f بالعالم", actor=Actor.system()
+    )
+    assert "\u200f" in item.body
+    with pytest.raises(DomainError) as refused:
+        actions.create_resource(
+            kind="article", title="Spoof", body="abc\u202etxt.exe", actor=Actor.system()
+        )
+    assert "body" in refused.value.errors

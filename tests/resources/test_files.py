@@ -44,6 +44,6 @@ def test_a_path_in_the_uploaded_name_is_dropped() -> None:
         def read(self, size: int = -1) -> bytes:
             return b"hello"
 
-    name, kind = files.check(Upload())
+    name, kind = files.check(Upload())  # type: ignore[arg-type]
     assert name == "passwd.txt"
     assert kind.content_type.startswith("text/plain")

@@ -708,3 +708,27 @@ def test_the_levels_page_costs_the_same_for_few_and_many_levels(
     with django_assert_max_num_queries(11):  # one for the levels and their counts
         response = client.get(reverse("staff:software-levels"))
     assert page_text(response).count('id="level-') == count
+
+
+@pytest.mark.parametrize(
+    "after",
+    ["9999-12-31T23:59:59-23:59~1", "0001-01-01T00:00:00+23:59~1", "2026-01-01T00:00:00~x"],
+)
+def test_a_cursor_past_the_calendar_is_the_first_page(world: World, after: str) -> None:
+    res.resource("Kept")
+    response = client_for(world, "staff_support").get(reverse("staff:resources"), {"after": after})
+    assert response.status_code == 200
+    assert "Kept" in page_text(response)
+
+
+def test_the_preview_button_picks_a_level_the_item_applies_to(
+    world: World, lv: dict[str, SoftwareLevel]
+) -> None:
+    item = res.resource("Up to 4.0 only", level_to=lv["4.0"])
+    page = client_for(world, "staff_support").get(reverse("staff:resource", args=[item.pk]))
+    text = page_text(page)
+    assert "Preview as 4.0" in text
+    preview = client_for(world, "staff_support").get(
+        reverse("staff:resources-preview"), {"level": lv["4.0"].pk}
+    )
+    assert "Up to 4.0 only" in page_text(preview)

@@ -103,6 +103,19 @@
     }
   });
 
+  // A form marked data-submit-once posts once: a double click on "Save" (a large upload
+  // takes a while) must not create two items. The page that answers the post is a new page,
+  // so the mark never outlives it.
+  document.addEventListener("submit", function (event) {
+    var form = event.target;
+    if (!form.matches || !form.matches("form[data-submit-once]")) return;
+    if (form.dataset.submitted) {
+      event.preventDefault();
+      return;
+    }
+    form.dataset.submitted = "true";
+  });
+
   function ready() {
     focusErrorSummary(document);
   }

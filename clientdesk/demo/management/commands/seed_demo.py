@@ -46,7 +46,11 @@ class Command(BaseCommand):
             self.stdout.write(self.style.SUCCESS(f"Demo tax rules added for {', '.join(added)}."))
         resources = seed_demo_resources()  # only into an empty library
         if resources:
-            self.stdout.write(self.style.SUCCESS(f"Demo resources published: {resources}."))
+            self.stdout.write(
+                self.style.SUCCESS(
+                    f"Demo resources added: {resources} (one a draft, one scheduled)."
+                )
+            )
         ledger = load_demo_ledgers()  # fixed idempotency keys: a second run posts nothing
         if ledger.posted:
             self.stdout.write(self.style.SUCCESS(f"Demo ledger entries posted: {ledger.posted}."))
