@@ -5,8 +5,8 @@ search offers *similar* names ("maju digtal" → Maju Digital), marked as such, 
 exact, prefix and infix match.
 
 PostgreSQL: ``pg_trgm`` word similarity on the trigram GIN indexes of migration 0007 — the
-``<%`` operator asks the index for names that hold something like the term (similarity at
-least ``pg_trgm.word_similarity_threshold``, 0.6 by default).
+``<%`` operator asks the index for names that hold something like the term (word
+similarity at least 0.6, pg_trgm's default; 0.5 on a second look when that finds nothing).
 
 SQLite has no similarity operator, so the term is *corrected* instead: each word missing
 from the dictionary of words in names (the ``fts5vocab`` tables of migration 0010) is
@@ -22,10 +22,11 @@ import unicodedata
 from dataclasses import dataclass
 from typing import Any
 
-from django.db import connection
+from django.db import connection, transaction
 
 from . import search_sql
 
+SIMILARITY_THRESHOLDS = (0.6, 0.5)  # PostgreSQL: pg_trgm's default, then once lower
 MIN_WORD = 3  # shorter words are kept as typed: too many words are one edit away
 CANDIDATES_PER_WORD = 5000  # dictionary words read per misspelt word, at most
 CANDIDATES = 50  # names read per table before ranking them
@@ -55,8 +56,23 @@ def similar_names(text: str, *, limit: int) -> list[Similar]:
 
 
 def _postgres(text: str, limit: int) -> list[Similar]:
+    # A short name has few trigrams, so one typo costs it much of its similarity ("siw lim"
+    # is 0.55 like "Siew Lim"): when the default threshold finds nothing, look once more a
+    # little lower. Only terms nothing else matched get here, so the second look is rare.
+    for threshold in SIMILARITY_THRESHOLDS:
+        found = _postgres_at(text, limit, threshold)
+        if found:
+            return found
+    return []
+
+
+def _postgres_at(text: str, limit: int, threshold: float) -> list[Similar]:
     names, contact = search_sql.customer_names("c"), search_sql.contact_name("c")
-    with connection.cursor() as cursor:
+    with transaction.atomic(), connection.cursor() as cursor:
+        # set_config(..., true) lasts until the end of this transaction only.
+        cursor.execute(
+            "SELECT set_config('pg_trgm.word_similarity_threshold', %s, true)", [str(threshold)]
+        )
         cursor.execute(
             "SELECT c.id, c.display_name, c.legal_name, c.trading_name, "
             f"word_similarity(%s, lower({names})) AS score FROM customers_customer c "

@@ -135,3 +135,11 @@ def test_edit_distance_stops_past_the_limit() -> None:
 
 def test_words_are_folded_like_the_index() -> None:
     assert words_of("Café-Ümlaut  O'Neil 42") == ["cafe", "umlaut", "o", "neil", "42"]
+
+
+def test_a_short_misspelt_name_is_found_too() -> None:
+    siew = factories.make_customer("Siew Lim", kind="individual")
+    factories.make_customer("Ah Kow Trading")
+    page = search_customers("siw lim")
+    assert page.similar_only
+    assert page.hits[0].customer.pk == siew.pk
