@@ -52,3 +52,17 @@ def test_a_bulk_load_puts_every_index_back_and_a_small_append_keeps_them() -> No
     contact = Contact.objects.filter(customer=newest).first()
     assert contact is not None
     assert newest.pk in {hit.customer.pk for hit in search_customers(contact.email).hits}
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_generated_name_with_a_typo_is_found_as_a_similar_name() -> None:
+    """The generator fills the word dictionaries the similar-names search corrects against."""
+    dataset.generate(customers=150, seed=9, batch_size=50, progress=False)
+    target = Customer.objects.filter(kind="business").order_by("id").first()
+    assert target is not None
+    words = target.display_name.split()
+    longest = max(range(len(words)), key=lambda n: len(words[n]))
+    word = words[longest]
+    words[longest] = word[:2] + word[3:]  # one letter dropped
+    page = search_customers(" ".join(words))
+    assert target.pk in {hit.customer.pk for hit in page.hits}

@@ -4,16 +4,16 @@
 search offers *similar* names ("maju digtal" → Maju Digital), marked as such, after every
 exact, prefix and infix match.
 
-PostgreSQL: ``pg_trgm`` word similarity on the trigram GIN indexes of migration 0007 — the
-``<%`` operator asks the index for names that hold something like the term (word
-similarity at least 0.6, pg_trgm's default; 0.5 on a second look when that finds nothing).
-
-SQLite has no similarity operator, so the term is *corrected* instead: each word missing
-from the dictionary of words in names (the ``fts5vocab`` tables of migration 0010) is
-replaced by the closest known words with the same first two letters (the same first letter
-for words of up to four letters), at most one edit away (two for words of eight letters or
-more; up to three, the more common first). Names holding one of them for every word, in any
-order, are then looked up in the word index and ranked by likeness to what was typed.
+Both databases *correct* the term, then look for names holding the corrected words. Each
+word missing from the dictionary of words in names is replaced by the closest known words
+(at most one edit away, two for words of eight letters or more; up to three). SQLite: the
+dictionary is the ``fts5vocab`` tables of migration 0010, read for words with the same first
+two letters (first letter, for words of up to four), the more common first; names holding
+one option of every word, in any order, come from the FTS5 word index. PostgreSQL: the
+dictionary is ``customers_name_word`` (migration 0011), searched by its trigram index; names
+come from the trigram index on names (``LIKE`` per word). Each kind of name has its own
+dictionary ("mea" is "Mega" among company names, "Mei" among people's). The candidates are
+ranked by likeness to what was typed.
 """
 
 from __future__ import annotations
@@ -22,11 +22,10 @@ import unicodedata
 from dataclasses import dataclass
 from typing import Any
 
-from django.db import connection, transaction
+from django.db import connection
 
 from . import search_sql
 
-SIMILARITY_THRESHOLDS = (0.6, 0.5)  # PostgreSQL: pg_trgm's default, then once lower
 MIN_WORD = 3  # shorter words are kept as typed: too many words are one edit away
 CANDIDATES_PER_WORD = 5000  # dictionary words read per misspelt word, at most
 CANDIDATES = 50  # names read per table before ranking them
@@ -56,46 +55,83 @@ def similar_names(text: str, *, limit: int) -> list[Similar]:
 
 
 def _postgres(text: str, limit: int) -> list[Similar]:
-    # A short name has few trigrams, so one typo costs it much of its similarity ("siw lim"
-    # is 0.55 like "Siew Lim"): when the default threshold finds nothing, look once more a
-    # little lower. Only terms nothing else matched get here, so the second look is rare.
-    for threshold in SIMILARITY_THRESHOLDS:
-        found = _postgres_at(text, limit, threshold)
-        if found:
-            return found
-    return []
-
-
-def _postgres_at(text: str, limit: int, threshold: float) -> list[Similar]:
+    # The words as the dictionary's triggers split them (letters and digits, lower case).
+    words = "".join(ch if ch.isalnum() else " " for ch in text.casefold()).split()[:6]
+    if not words:
+        return []
+    typed = " ".join(words)
+    kinds = search_sql.PG_WORD_KINDS
     names, contact = search_sql.customer_names("c"), search_sql.contact_name("c")
-    with transaction.atomic(), connection.cursor() as cursor:
-        # set_config(..., true) lasts until the end of this transaction only.
-        cursor.execute(
-            "SELECT set_config('pg_trgm.word_similarity_threshold', %s, true)", [str(threshold)]
-        )
-        cursor.execute(
-            "SELECT c.id, c.display_name, c.legal_name, c.trading_name, "
-            f"word_similarity(%s, lower({names})) AS score FROM customers_customer c "
-            f"WHERE %s <%% lower({names}) ORDER BY score DESC, c.id LIMIT %s",
-            [text, text, limit],
-        )
-        customers = cursor.fetchall()
-        cursor.execute(
-            "SELECT c.customer_id, c.first_name, c.last_name, "
-            f"word_similarity(%s, lower({contact})) AS score FROM customers_contact c "
-            f"WHERE %s <%% lower({contact}) ORDER BY score DESC, c.id LIMIT %s",
-            [text, text, limit],
-        )
-        contacts = cursor.fetchall()
-    found = [
-        Similar(pk, "Similar name", _best_name(text, display, legal, trading), "", float(score))
-        for pk, display, legal, trading, score in customers
-    ]
-    found += [
-        Similar(cid, "Similar contact name", _name(f, la), _name(f, la), float(score) - 0.001)
-        for cid, f, la, score in contacts
-    ]
+    found = []
+    with connection.cursor() as cursor:
+        wanted = [options for w in words if (options := _pg_correct(cursor, w, kinds["customer"]))]
+        for pk, display, legal, trading in _pg_matching(
+            cursor,
+            wanted,
+            "SELECT c.id, c.display_name, c.legal_name, c.trading_name FROM customers_customer c",
+            names,
+        ):
+            name = _best_name(typed, display, legal, trading)
+            found.append(Similar(pk, "Similar name", name, "", _likeness(typed, name)))
+        wanted = [options for w in words if (options := _pg_correct(cursor, w, kinds["contact"]))]
+        for cid, first, last in _pg_matching(
+            cursor,
+            wanted,
+            "SELECT c.customer_id, c.first_name, c.last_name FROM customers_contact c",
+            contact,
+        ):
+            name = _name(first, last)
+            found.append(Similar(cid, "Similar contact name", name, name, _likeness(typed, name)))
     return sorted(found, key=lambda s: -s.score)[:limit]
+
+
+def _pg_correct(cursor: object, word: str, kind: int) -> list[str]:
+    """``[word]`` if a name of this kind holds it, else the closest dictionary words (found
+    by the trigram index, kept when at most one or two edits away), else ``[]``."""
+    if word.isdigit():
+        return [word]
+    cursor.execute(  # type: ignore[attr-defined]
+        "SELECT 1 FROM customers_name_word WHERE kind = %s AND word = %s", [kind, word]
+    )
+    if cursor.fetchone() is not None:  # type: ignore[attr-defined]
+        return [word]
+    if len(word) < MIN_WORD:
+        return []
+    allowed = 2 if len(word) >= 8 else 1
+    # The kind is written into the SQL (not a parameter) so the planner can use that kind's
+    # partial trigram index.
+    cursor.execute(  # type: ignore[attr-defined]
+        f"SELECT word FROM customers_name_word WHERE kind = {int(kind)} AND word %% %s "
+        "ORDER BY similarity(word, %s) DESC, word LIMIT 20",
+        [word, word],
+    )
+    close = sorted(
+        (distance, term)
+        for (term,) in cursor.fetchall()  # type: ignore[attr-defined]
+        if (distance := edit_distance(word, term, limit=allowed)) <= allowed
+    )
+    return [term for _, term in close[:OPTIONS_PER_WORD]]
+
+
+def _pg_matching(
+    cursor: object, wanted: list[list[str]], select: str, expression: str
+) -> list[Any]:
+    """Rows whose names hold one option of every word (as a substring: the trigram index
+    serves it). No ORDER BY, so the scan stops at the cap; the caller ranks."""
+    if not wanted:
+        return []
+    clauses, params = [], []
+    for options in wanted:
+        clauses.append("(" + " OR ".join([f"lower({expression}) LIKE %s"] * len(options)) + ")")
+        params += [_like(option) for option in options]
+    cursor.execute(  # type: ignore[attr-defined]
+        f"{select} WHERE {' AND '.join(clauses)} LIMIT %s", [*params, CANDIDATES]
+    )
+    return list(cursor.fetchall())  # type: ignore[attr-defined]
+
+
+def _like(word: str) -> str:
+    return "%" + word.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
 
 
 # --- SQLite -----------------------------------------------------------------------------------

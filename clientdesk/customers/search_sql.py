@@ -114,6 +114,81 @@ SQLITE_WORDS_DROP = [
     *(f"DROP TABLE IF EXISTS {table}" for table in SQLITE_WORD_TABLES),
 ]
 
+# PostgreSQL's dictionary of words in names (migration 0011), for the same correction: one
+# row per distinct word per kind of name (0: customers' names, 1: contacts'), added by
+# triggers as names are written (a word no name holds any more stays: harmless), with a
+# trigram index to find the words like a misspelt one.
+PG_WORD_KINDS = {"customer": 0, "contact": 1}
+
+
+def _pg_words_of(expression: str) -> str:
+    return (
+        f"SELECT DISTINCT w FROM regexp_split_to_table(lower({expression}), '[^[:alnum:]]+') "
+        "AS w WHERE length(w) >= 2"
+    )
+
+
+PG_WORDS_CREATE = [
+    "CREATE TABLE customers_name_word (kind smallint NOT NULL, word text NOT NULL, "
+    "PRIMARY KEY (word, kind))",
+    # One trigram index per kind (partial): a lookup is "this kind, like this word".
+    "CREATE INDEX customers_name_word_customer_trgm ON customers_name_word "
+    "USING gin (word gin_trgm_ops) WHERE kind = 0",
+    "CREATE INDEX customers_name_word_contact_trgm ON customers_name_word "
+    "USING gin (word gin_trgm_ops) WHERE kind = 1",
+    "CREATE FUNCTION customers_customer_words() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN "
+    "INSERT INTO customers_name_word (kind, word) SELECT 0, w FROM "
+    f"({_pg_words_of(customer_names('NEW'))}) AS words ON CONFLICT DO NOTHING; RETURN NULL; END $$",
+    "CREATE FUNCTION customers_contact_words() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN "
+    "INSERT INTO customers_name_word (kind, word) SELECT 1, w FROM "
+    f"({_pg_words_of(contact_name('NEW'))}) AS words ON CONFLICT DO NOTHING; RETURN NULL; END $$",
+]
+PG_WORD_TRIGGERS = [
+    "CREATE TRIGGER customers_customer_words AFTER INSERT OR UPDATE OF display_name, "
+    "legal_name, trading_name ON customers_customer FOR EACH ROW "
+    "EXECUTE FUNCTION customers_customer_words()",
+    "CREATE TRIGGER customers_contact_words AFTER INSERT OR UPDATE OF first_name, last_name "
+    "ON customers_contact FOR EACH ROW EXECUTE FUNCTION customers_contact_words()",
+]
+PG_WORD_TRIGGER_DROPS = [
+    "DROP TRIGGER IF EXISTS customers_customer_words ON customers_customer",
+    "DROP TRIGGER IF EXISTS customers_contact_words ON customers_contact",
+]
+_PG_WORDS_FILL = [
+    "INSERT INTO customers_name_word (kind, word) SELECT DISTINCT 0, w FROM customers_customer c, "
+    f"regexp_split_to_table(lower({customer_names('c')}), '[^[:alnum:]]+') AS w "
+    "WHERE length(w) >= 2{where} ON CONFLICT DO NOTHING",
+    "INSERT INTO customers_name_word (kind, word) SELECT DISTINCT 1, w FROM customers_contact c, "
+    f"regexp_split_to_table(lower({contact_name('c')}), '[^[:alnum:]]+') AS w "
+    "WHERE length(w) >= 2{where} ON CONFLICT DO NOTHING",
+]
+PG_WORDS_BACKFILL = [statement.replace("{where}", "") for statement in _PG_WORDS_FILL]
+# Bulk loads fill the dictionary once for the id ranges they wrote.
+PG_WORDS_FILL_RANGES = [
+    statement.replace("{where}", " AND c.id BETWEEN %s AND %s") for statement in _PG_WORDS_FILL
+]
+PG_WORDS_DROP = [
+    *PG_WORD_TRIGGER_DROPS,
+    "DROP FUNCTION IF EXISTS customers_customer_words()",
+    "DROP FUNCTION IF EXISTS customers_contact_words()",
+    "DROP TABLE IF EXISTS customers_name_word",
+]
+
+
+def create_pg_word_dictionary(apps: object, schema_editor: object) -> None:
+    """Migration 0011 (PostgreSQL): the dictionary, its triggers and its first fill."""
+    if schema_editor.connection.vendor != "postgresql":  # type: ignore[attr-defined]
+        return
+    for statement in [*PG_WORDS_DROP, *PG_WORDS_CREATE, *PG_WORD_TRIGGERS, *PG_WORDS_BACKFILL]:
+        schema_editor.execute(statement)  # type: ignore[attr-defined]
+
+
+def drop_pg_word_dictionary(apps: object, schema_editor: object) -> None:
+    if schema_editor.connection.vendor == "postgresql":  # type: ignore[attr-defined]
+        for statement in PG_WORDS_DROP:
+            schema_editor.execute(statement)  # type: ignore[attr-defined]
+
+
 # Bulk loads (``demo/dataset.py``) pause the triggers and index each batch at once, by id
 # range: one set-based statement is much cheaper than a trigger per row.
 SQLITE_TRIGGERS = _SQLITE_TRIGGERS + _SQLITE_WORD_TRIGGERS

@@ -428,7 +428,8 @@ def _search_triggers_paused() -> Iterator[None]:
 
     SQLite: drop the triggers that index each row (the batches are indexed at once by
     ``_index_for_search``). PostgreSQL: let the trigram GIN indexes queue new entries
-    (``fastupdate``) and merge the queue once at the end.
+    (``fastupdate``) and merge the queue once at the end, and pause the triggers that add
+    names' words to the dictionary (``_index_for_search`` fills it by id range).
     """
     statements = (
         search_sql.SQLITE_TRIGGERS
@@ -436,6 +437,7 @@ def _search_triggers_paused() -> Iterator[None]:
         else [
             *(f"SELECT gin_clean_pending_list('{name}')" for name in search_sql.PG_GIN_INDEXES),
             *(f"ALTER INDEX {name} SET (fastupdate = off)" for name in search_sql.PG_GIN_INDEXES),
+            *search_sql.PG_WORD_TRIGGERS,
         ]
     )
     with connection.cursor() as cursor:
@@ -445,6 +447,8 @@ def _search_triggers_paused() -> Iterator[None]:
         else:
             for name in search_sql.PG_GIN_INDEXES:
                 cursor.execute(f"ALTER INDEX {name} SET (fastupdate = on)")
+            for statement in search_sql.PG_WORD_TRIGGER_DROPS:
+                cursor.execute(statement)
     try:
         yield
     finally:
@@ -455,7 +459,12 @@ def _search_triggers_paused() -> Iterator[None]:
 
 def _index_for_search(customer_ids: tuple[int, int], contact_ids: tuple[int, int]) -> None:
     if connection.vendor != "sqlite":
-        return  # PostgreSQL's indexes follow the rows by themselves
+        # PostgreSQL's indexes follow the rows by themselves; the word dictionary does not.
+        customer_fill, contact_fill = search_sql.PG_WORDS_FILL_RANGES
+        with connection.cursor() as cursor:
+            cursor.execute(customer_fill, list(customer_ids))
+            cursor.execute(contact_fill, list(contact_ids))
+        return
     customer_statements, contact_statements = search_sql.SQLITE_INDEX_RANGES
     with connection.cursor() as cursor:
         for statement in customer_statements:

@@ -4,6 +4,8 @@ PostgreSQL, each through its index."""
 
 from __future__ import annotations
 
+import re
+
 import pytest
 from django.db import connection
 from django.test import Client
@@ -14,7 +16,7 @@ from clientdesk.customers.search import PAGE_SIZE, SIMILAR_REASONS, search_custo
 from clientdesk.customers.search_similar import edit_distance, words_of
 from tests import factories
 
-from .test_search import FULL_SCAN, plan, search_statements
+from .test_search import FULL_SCAN, Captured, plan
 
 pytestmark = pytest.mark.django_db
 
@@ -110,14 +112,29 @@ def test_similar_search_queries_use_indexes(firms: dict[str, Customer]) -> None:
         Contact(customer=filler, first_name=f"Person{i:04d}", last_name="Lee", email=f"p{i}@x.my")
         for i in range(2000)
     )
-    statements = [s for s in search_statements("maju digtal") if "words" in s[0] or "<%" in s[0]]
-    assert statements
+    Customer.objects.bulk_create(
+        Customer(number=900_000 + i, display_name=f"Filler{i:04d} Works") for i in range(2000)
+    )
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:  # a dictionary of a realistic size
+            cursor.execute(
+                "INSERT INTO customers_name_word (kind, word) "
+                "SELECT k, 'word' || n FROM generate_series(1, 20000) n, (VALUES (0), (1)) v(k)"
+            )
+            cursor.execute("ANALYZE customers_name_word")
+    captured = Captured()
+    with connection.execute_wrapper(captured):
+        search_customers("maju digtal")
+    statements = [(sql, p) for sql, p in captured.statements if "customers_" in sql]
     plans = "\n".join(plan(sql, params) for sql, params in statements)
     assert not FULL_SCAN.search(plans), plans
+    assert not re.search(r"Seq Scan on customers_name_word", plans), plans
     if connection.vendor == "postgresql":
+        assert "customers_name_word_customer_trgm" in plans  # a misspelt word, in the dictionary
         assert "customers_customer_names_trgm" in plans
         assert "customers_contact_name_trgm" in plans
     else:
+        assert any("_words" in sql for sql, _ in statements)
         assert "VIRTUAL TABLE INDEX" in plans
 
 
