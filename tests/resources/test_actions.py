@@ -436,3 +436,18 @@ def test_an_article_may_hold_right_to_left_marks_but_not_overrides() -> None:
             kind="article", title="Spoof", body="abc\u202etxt.exe", actor=Actor.system()
         )
     assert "body" in refused.value.errors
+
+
+def test_choosing_a_level_in_preferences_is_a_customer_updated_event(world: Any) -> None:
+    from clientdesk.customers import actions as customer_actions
+
+    lv = factories.levels("4.0", "5.0")
+    owner = Actor(user=world.users["a_owner"], source=Source.PORTAL)
+    customer = world.customer_a
+    customer_actions.update_profile_section(
+        customer, section="preferences", values={"software_level": lv["5.0"].pk}, actor=owner
+    )
+    event = Event.objects.filter(type="customer.updated", customer=customer).latest("occurred_at")
+    assert event.data["changes"]["software_level"][1] in ("5.0", lv["5.0"].pk)
+    row = Activity.objects.filter(verb="customer.updated", customer=customer).latest("id")
+    assert "software_level" in row.changes

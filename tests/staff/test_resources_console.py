@@ -732,3 +732,14 @@ def test_the_preview_button_picks_a_level_the_item_applies_to(
         reverse("staff:resources-preview"), {"level": lv["4.0"].pk}
     )
     assert "Up to 4.0 only" in page_text(preview)
+
+
+def test_the_360_links_to_the_customers_downloads(world: World) -> None:
+    item = res.resource("Kit", upload=res.pdf())
+    download_by(world, item, world.customer_a)
+    staff = client_for(world, "staff_support")
+    tab = staff.get(reverse("staff:customer-integrations", args=[world.customer_a.number]))
+    link = f"{reverse('staff:resource-downloads')}?customer={world.customer_a.client_id}"
+    assert link in tab.content.decode()
+    listed = page_text(staff.get(link))
+    assert "Kit" in listed
