@@ -240,13 +240,19 @@ class Contact(TimeStampedModel):
     it apart from the login-email flows.
     """
 
-    customer = models.ForeignKey(Customer, on_delete=models.CASCADE, related_name="contacts")
+    # No single-column indexes on the two keys: customers_contact_list_idx starts with
+    # customer and customers_contact_user_idx with user, so they serve those lookups, and
+    # every contact written would otherwise update two more indexes.
+    customer = models.ForeignKey(
+        Customer, on_delete=models.CASCADE, related_name="contacts", db_index=False
+    )
     user = models.ForeignKey(
         settings.AUTH_USER_MODEL,
         null=True,
         blank=True,
         on_delete=models.PROTECT,
         related_name="contacts",
+        db_index=False,
     )
     first_name = models.CharField(max_length=100)
     last_name = models.CharField(max_length=100, blank=True)
