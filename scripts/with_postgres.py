@@ -8,6 +8,8 @@ Creates a data directory in a temporary folder, runs initdb and pg_ctl (as the
 free loopback port with durability off (it is thrown away), exports DATABASE_URL for the
 command, and stops and removes the server afterwards, whatever happens.
 
+``WITH_POSTGRES_OPTIONS`` adds server settings (``make bench`` turns durability back on).
+
 Without PostgreSQL binaries it installs Debian's package when it can (root + apt). If
 they are still missing: an error under CI=true, a warning and a skip elsewhere.
 """
@@ -120,6 +122,10 @@ def main() -> int:
             f"-p {port} -k {workdir} -c listen_addresses=127.0.0.1 -c fsync=off "
             "-c synchronous_commit=off -c full_page_writes=off -c max_connections=200"
         )
+        # Benchmarks want a server configured like production (durable, memory for a
+        # large data set): WITH_POSTGRES_OPTIONS adds "-c name=value" settings (the last
+        # one of a name wins).
+        options += " " + os.environ.get("WITH_POSTGRES_OPTIONS", "")
         subprocess.run(
             as_postgres(
                 [

@@ -66,3 +66,41 @@ def test_a_generated_name_with_a_typo_is_found_as_a_similar_name() -> None:
     words[longest] = word[:2] + word[3:]  # one letter dropped
     page = search_customers(" ".join(words))
     assert target.pk in {hit.customer.pk for hit in page.hits}
+
+
+@pytest.mark.django_db(transaction=True)
+def test_history_adds_activity_a_reconciled_ledger_and_change_requests() -> None:
+    """With history, each customer gets Activity, ledger entries whose running balances
+    add up to its Balance (what ``ledger_reconcile`` checks), and some change requests; the
+    ids continue where the generator stopped, so the real actions can add rows afterwards."""
+    from clientdesk.audit.models import Activity
+    from clientdesk.change_requests.models import ChangeRequest
+    from clientdesk.ledger.models import Balance, Entry
+    from clientdesk.ledger.queries import reconcile
+
+    history = dataset.History(activity=4, ledger_entries=3, change_requests=0.5)
+    result = dataset.generate(
+        customers=400, seed=11, batch_size=150, progress=False, history=history
+    )
+    large = dataset.LARGE_CUSTOMERS
+    assert result.activity == Activity.objects.count() > 400 * 2 + large * 10_000
+    assert Activity.objects.count() >= large * dataset.LARGE_CUSTOMER_ACTIVITY
+    assert result.ledger_entries == Entry.objects.count()
+    assert result.change_requests == ChangeRequest.objects.count()
+    assert 120 < result.change_requests < 280
+    assert reconcile() == []
+    assert Balance.objects.filter(amount__lt=0).count() == 0  # never below zero
+    biggest = Balance.objects.order_by("-entry_count").first()
+    assert biggest is not None and biggest.entry_count == dataset.LARGE_CUSTOMER_ENTRIES
+    numbers = list(ChangeRequest.objects.values_list("number", flat=True))
+    assert len(set(numbers)) == len(numbers)
+    statuses = set(ChangeRequest.objects.values_list("status", flat=True))
+    assert {"open", "approved"} <= statuses
+    # A new row through the ORM gets the next id (PostgreSQL sequences were moved on).
+    customer = Customer.objects.first()
+    assert customer is not None
+    note = Activity.objects.create(
+        customer=customer, verb="note.added", actor_label="t", source="staff"
+    )
+    assert note.pk > result.activity
+    assert Activity.objects.order_by("-id").first() == note

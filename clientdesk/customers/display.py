@@ -4,6 +4,7 @@ customer's national format, formatted NRIC, industry descriptions, masked identi
 from __future__ import annotations
 
 from datetime import date
+from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from django_countries import countries
@@ -63,7 +64,11 @@ def format_value(name: str, value: Any, *, customer: Customer) -> str:
     if name == "billing_follows_legal":
         return "Yes — same as legal" if value else "No — own billing details"
     if name == "price_adjustment_percent":
-        return f"{value:+}%"
+        # Activity and events hold decimals as text ("-5.00"): format the number, not the text.
+        try:
+            return f"{Decimal(str(value)):+}%"
+        except (InvalidOperation, ValueError):
+            return str(value)
     if name in CHOICE_LABELS:
         return CHOICE_LABELS[name].get(str(value), str(value))
     if isinstance(value, bool):

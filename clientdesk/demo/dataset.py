@@ -15,6 +15,7 @@ customers are very large.
 
 from __future__ import annotations
 
+import itertools
 import math
 import queue
 import random
@@ -25,16 +26,20 @@ from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from decimal import Decimal
 from functools import partial
 from typing import Any
 
 from django.db import connection, transaction
 from django.db.models import Max, Model
 
+from clientdesk.audit.models import Activity
+from clientdesk.change_requests.models import ChangeRequest
 from clientdesk.core.models import Counter
 from clientdesk.customers import search_sql
 from clientdesk.customers.actions import FIRST_CUSTOMER_NUMBER
 from clientdesk.customers.models import Contact, Customer
+from clientdesk.ledger.models import Balance, Entry
 
 
 def _words(text: str) -> list[str]:
@@ -122,8 +127,38 @@ TIMEZONES = {
     "AU": "Australia/Sydney",
 }
 ROLES = ["admin", "billing", "technical", "member"]
+# Malaysian registered addresses: (city, ISO 3166-2 state, postcode).
+MY_PLACES = [
+    ("Kuala Lumpur", "MY-14", "50450"),
+    ("Petaling Jaya", "MY-10", "47810"),
+    ("Shah Alam", "MY-10", "40000"),
+    ("George Town", "MY-07", "10200"),
+    ("Johor Bahru", "MY-01", "80000"),
+    ("Ipoh", "MY-08", "30000"),
+    ("Kota Kinabalu", "MY-12", "88000"),
+    ("Kuching", "MY-13", "93000"),
+    ("Melaka", "MY-04", "75000"),
+    ("Seremban", "MY-05", "70000"),
+]
 LARGE_CUSTOMERS = 5  # customers with many hundreds of contacts
 LARGE_CUSTOMER_CONTACTS = 500
+# A large customer's history: deep enough that its Activity tab has hundreds of pages and its
+# ledger is 2 000 times a typical one (the balance must not care).
+LARGE_CUSTOMER_ACTIVITY = 20_000
+LARGE_CUSTOMER_ENTRIES = 10_000
+
+
+@dataclass(frozen=True)
+class History:
+    """How much history each customer gets, on average (the issue's M: 1 M customers,
+    10 M activity rows, 5 M ledger entries, 100 000 change requests)."""
+
+    activity: float = 10.0
+    ledger_entries: float = 5.0
+    change_requests: float = 0.1
+
+
+NO_HISTORY = History(activity=0, ledger_entries=0, change_requests=0)
 
 
 @dataclass
@@ -162,6 +197,19 @@ class Generated:
     customers: int
     contacts: int
     seconds: float
+    activity: int = 0
+    ledger_entries: int = 0
+    change_requests: int = 0
+
+    @property
+    def rows(self) -> int:
+        return (
+            self.customers
+            + self.contacts
+            + self.activity
+            + self.ledger_entries
+            + self.change_requests
+        )
 
     @property
     def customers_per_second(self) -> float:
@@ -192,7 +240,8 @@ def _company(rng: random.Random, country: str) -> str:
 
 
 def _phone(rng: random.Random) -> str:
-    return f"+601{rng.choice('0234679')}{rng.randrange(10**6, 10**7)}"
+    # 012, 013, 016, 017, 019: mobile ranges that are valid at every 7-digit number.
+    return f"+601{rng.choice('23679')}{rng.randrange(10**6, 10**7)}"
 
 
 def _contact_count(rng: random.Random) -> int:
@@ -254,43 +303,275 @@ def _writer(rows: _Rows) -> Callable[[list[list[Any]]], None]:
 class _Batch:
     customers: list[list[Any]]
     contacts: list[list[Any]]
+    activity: list[list[Any]]
+    entries: list[list[Any]]
+    balances: list[list[Any]]
+    change_requests: list[list[Any]]
 
 
 class _Builder:
     """Makes the rows, batch by batch (pure Python: it runs in its own thread while the
     database writes the batch before, so the two cores share the work)."""
 
-    def __init__(self, *, customers: int, seed: int, batch_size: int) -> None:
+    def __init__(self, *, customers: int, seed: int, batch_size: int, history: History) -> None:
         self.rng = random.Random(seed)
-        self.total, self.batch_size = customers, batch_size
+        self.total, self.batch_size, self.history = customers, batch_size, history
         self.customer_rows, self.contact_rows = _Rows(Customer), _Rows(Contact)
-        self.next_customer_id = (Customer.objects.aggregate(m=Max("id"))["m"] or 0) + 1
-        self.next_contact_id = (Contact.objects.aggregate(m=Max("id"))["m"] or 0) + 1
-        self.first_number = _reserve_numbers(customers)
+        self.next_customer_id = _next_id(Customer)
+        self.next_contact_id = _next_id(Contact)
+        self.first_number = _reserve_numbers("customer_number", customers, FIRST_CUSTOMER_NUMBER)
         self.large = set(self.rng.sample(range(customers), min(LARGE_CUSTOMERS, customers)))
         self.now = datetime.now(UTC)
         self.topics = self.contact_rows.prepared("notification_topics", ["account"])
         self.prepare_time = partial(self.customer_rows.prepared, "created_at")
+        self.histories = _HistoryBuilder(self, history) if history != NO_HISTORY else None
 
     def batches(self) -> Iterator[_Batch]:
         for start in range(0, self.total, self.batch_size):
             yield self._batch(range(start, min(start + self.batch_size, self.total)))
 
     def _batch(self, indexes: range) -> _Batch:
-        rng, batch = self.rng, _Batch([], [])
+        rng, batch = self.rng, _Batch([], [], [], [], [], [])
         for i in indexes:
             customer_id = self.next_customer_id + i
             values, people = _customer(rng, self.first_number + i, self.now)
-            values["created_at"] = values["updated_at"] = self.prepare_time(values["created_at"])
+            created = values["created_at"]
+            values["created_at"] = values["updated_at"] = self.prepare_time(created)
             batch.customers.append(self.customer_rows.row({"id": customer_id, **values}))
             count = LARGE_CUSTOMER_CONTACTS if i in self.large else _contact_count(rng)
+            names = []
             for n, contact in enumerate(_contacts(rng, people, count, values, self.topics)):
                 contact.update(id=self.next_contact_id, customer_id=customer_id)
                 if n == 0:
                     contact["role"] = "owner"
                 batch.contacts.append(self.contact_rows.row(contact))
+                names.append(f"{contact['first_name']} {contact['last_name']}")
                 self.next_contact_id += 1
+            if self.histories:
+                self.histories.add(
+                    batch, customer_id, values, created, names, large=i in self.large
+                )
         return batch
+
+
+def _next_id(model: type[Model]) -> int:
+    return int(model._default_manager.aggregate(m=Max("id"))["m"] or 0) + 1
+
+
+ACTIVITY_VERBS = [
+    ("customer.updated", 0.30),
+    ("contact.updated", 0.20),
+    ("ledger.entry_posted", 0.20),
+    ("contact.created", 0.10),
+    ("note.added", 0.08),
+    ("invitation.sent", 0.06),
+    ("change_request.submitted", 0.06),
+]
+VERB_NAMES = [verb for verb, _ in ACTIVITY_VERBS]
+VERB_CUMULATIVE = list(itertools.accumulate(weight for _, weight in ACTIVITY_VERBS))
+PROFILE_CHANGES = [
+    {"phone": ["+60312345678", "+60387654321"]},
+    {"billing_email": ["accounts@old.example", "finance@new.example"]},
+    {"address_line1": ["12 Jalan Ampang", "8 Jalan Sultan Ismail"], "postcode": ["50450", "50250"]},
+    {"einvoice_email": ["", "einvoice@company.example"]},
+    {"website": ["", "https://company.example"]},
+]
+CHANGE_REQUEST_STATUSES = [
+    ("approved", 0.60),
+    ("rejected", 0.15),
+    ("partly_approved", 0.05),
+    ("cancelled", 0.05),
+    ("open", 0.10),
+    ("awaiting_customer", 0.05),
+]
+
+
+class _HistoryBuilder:
+    """Each generated customer's past: Activity rows, ledger entries with their running
+    balance (and the ``Balance`` they add up to, as ``ledger_reconcile`` checks), and change
+    requests, most of them decided. Verbs and sources are the real ones, so the trail reads
+    like a real account's; the JSON values are prepared once and reused (preparing per row
+    would double the load time)."""
+
+    def __init__(self, builder: _Builder, history: History) -> None:
+        self.rng, self.history, self.now = builder.rng, history, builder.now
+        self.activity_rows, self.entry_rows = _Rows(Activity), _Rows(Entry)
+        self.balance_rows, self.request_rows = _Rows(Balance), _Rows(ChangeRequest)
+        self.next_activity_id = _next_id(Activity)
+        self.next_entry_id = _next_id(Entry)
+        self.next_request_id = _next_id(ChangeRequest)
+        expected_requests = int(builder.total * history.change_requests * 1.5) + 100
+        self.next_request_number = _reserve_numbers("change_request_number", expected_requests, 1)
+        self.last_request_number = self.next_request_number + expected_requests - 1
+        prepared = partial(self.activity_rows.prepared, "changes")
+        self.changes = [prepared(change) for change in PROFILE_CHANGES]
+        self.no_changes = prepared({})
+        self.time = _time_writer()
+        self.legal = partial(self.request_rows.prepared, "requested")
+        self.empty_list = self.request_rows.prepared("approved_fields", [])
+
+    def add(
+        self,
+        batch: _Batch,
+        customer_id: int,
+        customer: dict[str, Any],
+        created: datetime,
+        people: list[str],
+        *,
+        large: bool,
+    ) -> None:
+        rng, history = self.rng, self.history
+        activity = LARGE_CUSTOMER_ACTIVITY if large else _long_tail(rng, history.activity)
+        entries = LARGE_CUSTOMER_ENTRIES if large else _long_tail(rng, history.ledger_entries)
+        span = (self.now - created).total_seconds()
+        self._activity(batch, customer_id, created, span, activity, people)
+        self._ledger(batch, customer_id, customer, created, span, entries)
+        if rng.random() < history.change_requests:
+            self._change_request(batch, customer_id, customer, created, span, people[0])
+
+    def _activity(
+        self,
+        batch: _Batch,
+        customer_id: int,
+        created: datetime,
+        span: float,
+        count: int,
+        people: list[str],
+    ) -> None:
+        rng, row = self.rng, self.activity_rows.row
+        moments = sorted(rng.random() * span for _ in range(count))
+        verbs = rng.choices(VERB_NAMES, cum_weights=VERB_CUMULATIVE, k=count)
+        for offset, verb in zip(moments, verbs, strict=True):
+            who = rng.choice(people)
+            staff = verb == "note.added" or rng.random() < 0.2
+            batch.activity.append(
+                row(
+                    {
+                        "id": self.next_activity_id,
+                        "occurred_at": self.time(created + timedelta(seconds=offset)),
+                        "actor_label": "Support agent" if staff else who,
+                        "source": "staff" if staff else "portal",
+                        "customer_id": customer_id,
+                        "verb": verb,
+                        "target_repr": who if verb.startswith(("contact", "invitation")) else "",
+                        "changes": (
+                            rng.choice(self.changes)
+                            if verb in ("customer.updated", "contact.updated")
+                            else self.no_changes
+                        ),
+                        "staff_only": verb == "note.added",
+                    }
+                )
+            )
+            self.next_activity_id += 1
+
+    def _ledger(
+        self,
+        batch: _Batch,
+        customer_id: int,
+        customer: dict[str, Any],
+        created: datetime,
+        span: float,
+        count: int,
+    ) -> None:
+        """Top-ups and charges that never take a prepaid balance below zero; each entry
+        carries the balance after it, and the last one is the customer's ``Balance``."""
+        if not count:
+            return
+        rng, row, currency = self.rng, self.entry_rows.row, customer["currency"]
+        cents = 0
+        moments = sorted(rng.random() * span for _ in range(count))
+        for n, offset in enumerate(moments):
+            if cents < 5_000 or rng.random() < 0.3:
+                kind, amount = "top_up", rng.choice((10_000, 20_000, 50_000, 100_000))
+                description = "Credit top-up"
+            else:
+                kind, amount = "charge", -rng.randrange(500, min(cents, 30_000) + 1)
+                description = rng.choice(("Monthly hosting", "Domain renewal", "Support hours"))
+            cents += amount
+            batch.entries.append(
+                row(
+                    {
+                        "id": self.next_entry_id,
+                        "customer_id": customer_id,
+                        "kind": kind,
+                        "amount": Decimal(amount).scaleb(-2),
+                        "currency": currency,
+                        "balance_after": Decimal(cents).scaleb(-2),
+                        "description": description,
+                        "idempotency_key": f"generated-{n}",
+                        "fingerprint": "generated",
+                        "actor_label": "Billing system",
+                        "source": "api",
+                        "created_at": self.time(created + timedelta(seconds=offset)),
+                    }
+                )
+            )
+            self.next_entry_id += 1
+        batch.balances.append(
+            self.balance_rows.row(
+                {
+                    "customer_id": customer_id,
+                    "amount": Decimal(cents).scaleb(-2),
+                    "entry_count": count,
+                    "updated_at": self.time(created + timedelta(seconds=moments[-1])),
+                }
+            )
+        )
+
+    def _change_request(
+        self,
+        batch: _Batch,
+        customer_id: int,
+        customer: dict[str, Any],
+        created: datetime,
+        span: float,
+        owner: str,
+    ) -> None:
+        if self.next_request_number > self.last_request_number:
+            return  # the reserved numbers are used up (a very lucky draw): stop adding
+        rng = self.rng
+        status = _weighted(rng, CHANGE_REQUEST_STATUSES)
+        asked = created + timedelta(seconds=rng.random() * span)
+        decided = status not in ("open", "awaiting_customer", "cancelled")
+        name = customer["legal_name"]
+        values = {
+            "id": self.next_request_id,
+            "number": self.next_request_number,
+            "customer_id": customer_id,
+            "kind": "legal",
+            "status": status,
+            "requested": self.legal({"legal_name": f"{name} (renamed)"}),
+            "snapshot": self.legal({"legal_name": name}),
+            "note": "Our company was renamed; the SSM certificate is attached.",
+            "submitted_by_label": owner,
+            "submitted_source": "portal",
+            "created_at": self.time(asked),
+            "updated_at": self.time(asked),
+            "approved_fields": self.empty_list,
+            "rejected_fields": self.empty_list,
+        }
+        if decided:
+            values["decided_at"] = self.time(asked + timedelta(hours=rng.randrange(1, 72)))
+            values["decision_reason"] = "Checked against the SSM record."
+        batch.change_requests.append(self.request_rows.row(values))
+        self.next_request_id += 1
+        self.next_request_number += 1
+
+
+def _time_writer() -> Callable[[datetime], Any]:
+    """A UTC datetime as the database takes it, the way Django's SQLite backend writes it
+    (naive UTC text) without its per-value checks: a third of the build time otherwise."""
+    if connection.vendor == "sqlite":
+        return lambda moment: moment.replace(tzinfo=None).isoformat(" ")
+    return lambda moment: moment
+
+
+def _long_tail(rng: random.Random, mean: float) -> int:
+    """A count averaging ``mean``: most customers near it, a few with many times more."""
+    if mean <= 0:
+        return 0
+    return int(rng.expovariate(1 / mean) + 0.5)
 
 
 def _in_background(items: Iterator[_Batch], ahead: int = 2) -> Iterator[_Batch]:
@@ -314,33 +595,61 @@ def _in_background(items: Iterator[_Batch], ahead: int = 2) -> Iterator[_Batch]:
 
 
 def generate(
-    *, customers: int, seed: int = 42, batch_size: int = 5000, progress: bool = True
+    *,
+    customers: int,
+    seed: int = 42,
+    batch_size: int = 5000,
+    progress: bool = True,
+    history: History = NO_HISTORY,
 ) -> Generated:
-    """Add ``customers`` customers (and their contacts) to the database.
+    """Add ``customers`` customers (their contacts and, with ``history``, their Activity,
+    ledger and change requests) to the database.
 
     A load at least as large as what is there already runs in bulk mode: the secondary
     indexes are dropped first and built once at the end (sorting a million keys beats a
     million B-tree inserts), and SQLite's search index is filled in one statement.
     """
-    builder = _Builder(customers=customers, seed=seed, batch_size=batch_size)
-    write_customers = _writer(builder.customer_rows)
-    write_contacts = _writer(builder.contact_rows)
+    builder = _Builder(customers=customers, seed=seed, batch_size=batch_size, history=history)
+    writers = [
+        (name, _writer(rows))
+        for name, rows in (
+            ("customers", builder.customer_rows),
+            ("contacts", builder.contact_rows),
+            *(
+                (
+                    ("entries", builder.histories.entry_rows),
+                    ("balances", builder.histories.balance_rows),
+                    ("activity", builder.histories.activity_rows),
+                    ("change_requests", builder.histories.request_rows),
+                )
+                if builder.histories
+                else ()
+            ),
+        )
+    ]
     bulk = customers >= max(builder.next_customer_id - 1, 1)
     bar = Progress("customers", customers) if progress else None
-    contacts_written = 0
+    written = dict.fromkeys(("contacts", "activity", "entries", "change_requests"), 0)
     started = time.perf_counter()
     first_ids = (builder.next_customer_id, builder.next_contact_id)
-    with _fast_writes(), _search_triggers_paused(), _indexes_dropped(enabled=bulk, bar=bar):
+    tables = BULK_TABLES + (HISTORY_TABLES if builder.histories else ())
+    with (
+        _fast_writes(),
+        _search_triggers_paused(),
+        _indexes_dropped(enabled=bulk, bar=bar, tables=tables),
+    ):
         for batch in _in_background(builder.batches()):
             with transaction.atomic():
-                write_customers(batch.customers)
-                write_contacts(batch.contacts)
+                for name, write in writers:
+                    rows = getattr(batch, name)
+                    if rows:
+                        write(rows)
+                        written[name] = written.get(name, 0) + len(rows)
                 if not bulk:
                     _index_for_search(
                         (batch.customers[0][0], batch.customers[-1][0]),
                         (batch.contacts[0][0], batch.contacts[-1][0]),
                     )
-            contacts_written += len(batch.contacts)
             if bar:
                 bar.advance(len(batch.customers))
         if bulk:
@@ -351,11 +660,23 @@ def generate(
     seconds = time.perf_counter() - started
     if bar:
         bar.finish()
-    _after_load()
-    return Generated(customers=customers, contacts=contacts_written, seconds=seconds)
+    _after_load(with_history=builder.histories is not None)
+    return Generated(
+        customers=customers,
+        contacts=written["contacts"],
+        seconds=seconds,
+        activity=written["activity"],
+        ledger_entries=written["entries"],
+        change_requests=written["change_requests"],
+    )
 
 
-BULK_TABLES = (Customer._meta.db_table, Contact._meta.db_table)
+BULK_TABLES: tuple[str, ...] = (Customer._meta.db_table, Contact._meta.db_table)
+HISTORY_TABLES: tuple[str, ...] = (
+    Activity._meta.db_table,
+    Entry._meta.db_table,
+    ChangeRequest._meta.db_table,
+)
 
 
 @contextmanager
@@ -381,33 +702,37 @@ def _fast_writes() -> Iterator[None]:
                 cursor.execute(statement)
 
 
-def _secondary_indexes() -> list[tuple[str, str]]:
-    """(name, CREATE statement) of the customer and contact indexes that enforce nothing:
-    unique indexes and primary keys stay, so the load is still checked."""
+def _secondary_indexes(tables: Sequence[str] = BULK_TABLES) -> list[tuple[str, str]]:
+    """(name, CREATE statement) of the indexes of ``tables`` that enforce nothing: unique
+    indexes and primary keys stay, so the load is still checked."""
+    marks = ", ".join(["%s"] * len(tables))
     with connection.cursor() as cursor:
         if connection.vendor == "sqlite":
             cursor.execute(
                 "SELECT name, sql FROM sqlite_master WHERE type = 'index' AND sql IS NOT NULL "
-                "AND sql NOT LIKE 'CREATE UNIQUE%%' AND tbl_name IN (%s, %s)",
-                list(BULK_TABLES),
+                f"AND sql NOT LIKE 'CREATE UNIQUE%%' AND tbl_name IN ({marks}) ORDER BY name",
+                list(tables),
             )
         else:
             cursor.execute(
                 "SELECT indexname, indexdef FROM pg_indexes WHERE schemaname = current_schema() "
-                "AND tablename IN (%s, %s) AND indexdef NOT LIKE 'CREATE UNIQUE%%'",
-                list(BULK_TABLES),
+                f"AND tablename IN ({marks}) AND indexdef NOT LIKE 'CREATE UNIQUE%%' "
+                "ORDER BY indexname",
+                list(tables),
             )
         return [(str(name), str(sql)) for name, sql in cursor.fetchall()]
 
 
 @contextmanager
-def _indexes_dropped(*, enabled: bool, bar: Progress | None) -> Iterator[None]:
+def _indexes_dropped(
+    *, enabled: bool, bar: Progress | None, tables: Sequence[str] = BULK_TABLES
+) -> Iterator[None]:
     """Drop the secondary indexes for the load and build them again afterwards, whatever
     happens (an interrupted load still leaves a usable, indexed database)."""
     if not enabled:
         yield
         return
-    indexes = _secondary_indexes()
+    indexes = _secondary_indexes(tables)
     with connection.cursor() as cursor:
         for name, _ in indexes:
             cursor.execute(f"DROP INDEX IF EXISTS {connection.ops.quote_name(name)}")
@@ -473,11 +798,12 @@ def _index_for_search(customer_ids: tuple[int, int], contact_ids: tuple[int, int
             cursor.execute(statement, list(contact_ids))
 
 
-def _reserve_numbers(count: int) -> int:
-    """Take ``count`` consecutive client IDs from the counter (never reused later)."""
+def _reserve_numbers(counter: str, count: int, start: int) -> int:
+    """Take ``count`` consecutive numbers (client IDs, change-request numbers) from the
+    counter: never reused later."""
     with transaction.atomic():
-        first = Counter.next("customer_number", start=FIRST_CUSTOMER_NUMBER)
-        Counter.objects.filter(name="customer_number").update(value=first + count - 1)
+        first = Counter.next(counter, start=start)
+        Counter.objects.filter(name=counter).update(value=first + max(count, 1) - 1)
     return first
 
 
@@ -510,6 +836,14 @@ def _customer(
         values["credit_limit"] = rng.choice([1000, 5000, 20000])
     if not individual and rng.random() < 0.2:
         values["trading_name"] = f"{rng.choice(COMPANY_WORDS)} {rng.choice(COMPANY_TRADES)}"
+    if country == "MY":
+        city, state, postcode = rng.choice(MY_PLACES)
+        values["legal_line1"] = f"{rng.randrange(1, 200)}, Jalan {rng.choice(COMPANY_WORDS)}"
+        values["legal_city"], values["legal_state"], values["legal_postcode"] = (
+            city,
+            state,
+            postcode,
+        )
     if not individual and country == "MY":
         year = rng.randrange(1990, 2026)
         values["registration_number"] = f"{year}0{rng.randrange(1, 7)}{number % 10**6:06d}"
@@ -542,17 +876,20 @@ def _contacts(
         }
 
 
-def _after_load() -> None:
+def _after_load(*, with_history: bool) -> None:
     """Let the database catch up: sequences past the ids we chose, fresh statistics."""
+    models: list[type[Model]] = [Customer, Contact]
+    if with_history:
+        models += [Activity, Entry, ChangeRequest]
     with connection.cursor() as cursor:
         if connection.vendor == "postgresql":
-            for model in (Customer, Contact):
+            for model in models:
                 table = model._meta.db_table
                 cursor.execute(
                     f"SELECT setval(pg_get_serial_sequence('{table}', 'id'), "
                     f"(SELECT MAX(id) FROM {table}))"
                 )
-            cursor.execute("ANALYZE customers_customer")
-            cursor.execute("ANALYZE customers_contact")
+            for table in [*(m._meta.db_table for m in models), Balance._meta.db_table]:
+                cursor.execute(f"ANALYZE {table}")
         else:
             cursor.execute("ANALYZE")

@@ -17,13 +17,11 @@ from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.db import connection, reset_queries
-from django.db.models import Max, Min
 from django.test.utils import CaptureQueriesContext
 
 from clientdesk.customers.models import Contact, Customer
-from clientdesk.customers.search import LEGAL_FORM_WORDS, search_customers
-
-COMMON_TERMS = ["tan", "lee", "sdn", "ali", "jay", "ong", "mar", "ism", "pte", "wei"]
+from clientdesk.customers.search import search_customers
+from clientdesk.demo.bench.samples import COMMON_TERMS, Samples, misspelt
 
 
 class Command(BaseCommand):
@@ -41,7 +39,7 @@ class Command(BaseCommand):
         if customers == 0:
             raise CommandError("No customers: run generate_dataset first.")
         contacts = Contact.objects.count()
-        samples = _Samples(rng, runs)
+        samples = Samples(rng, runs)
         scenarios: dict[str, Callable[[int], str]] = {
             "selective: full company name": lambda i: samples.customer(i).display_name,
             "selective: person's full name": lambda i: samples.contact(i).full_name,
@@ -83,49 +81,6 @@ class Command(BaseCommand):
         if options["json_path"]:
             with open(options["json_path"], "w", encoding="utf-8") as out:
                 json.dump(report | {"scenarios": results}, out, indent=2)
-
-
-def misspelt(name: str) -> str:
-    """The name without its legal form, one letter dropped from its longest word."""
-    words = [w for w in name.split() if w.lower().strip(".,") not in LEGAL_FORM_WORDS]
-    longest = max(range(len(words)), key=lambda n: len(words[n]))
-    word = words[longest]
-    words[longest] = word[: len(word) // 2] + word[len(word) // 2 + 1 :]
-    return " ".join(words)
-
-
-class _Samples:
-    """Random customers and contacts, fetched by random id (no ORDER BY random())."""
-
-    def __init__(self, rng: random.Random, count: int) -> None:
-        self.customers = _sample(rng, Customer.objects.all(), count)
-        self.contacts = _sample(rng, Contact.objects.exclude(last_name=""), count)
-        self.phones = _sample(rng, Contact.objects.exclude(phone=""), count)
-
-    def customer(self, i: int) -> Customer:
-        return self.customers[i % len(self.customers)]
-
-    def contact(self, i: int) -> Contact:
-        return self.contacts[i % len(self.contacts)]
-
-    def phone(self, i: int) -> str:
-        number = self.phones[i % len(self.phones)].phone
-        return f"0{number[3:5]}-{number[5:8]} {number[8:]}" if number.startswith("+60") else number
-
-
-def _sample(rng: random.Random, queryset: Any, count: int) -> list[Any]:
-    bounds = queryset.aggregate(low=Min("id"), high=Max("id"))
-    if bounds["low"] is None:
-        raise CommandError(f"No rows to sample in {queryset.model.__name__}.")
-    picked: list[Any] = []
-    for _ in range(count * 3):
-        start = rng.randint(bounds["low"], bounds["high"])
-        row = queryset.filter(id__gte=start).order_by("id").first()
-        if row is not None:
-            picked.append(row)
-        if len(picked) == count:
-            break
-    return picked
 
 
 def _percentiles(timings: list[float]) -> dict[str, float]:
