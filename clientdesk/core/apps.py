@@ -8,6 +8,11 @@ class CoreConfig(AppConfig):
     label = "core"
     verbose_name = "Core"
 
+    def ready(self) -> None:
+        from . import icons
+
+        icons.install()
+
 
 class SuperuserAdminConfig(admin_apps.AdminConfig):
     """Django admin limited to superusers: a raw data tool, not the staff console."""
