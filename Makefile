@@ -12,7 +12,7 @@ export UV_COMPILE_BYTECODE := 1
 CI ?= false
 export CI
 
-.PHONY: help install run test lint test-sqlite test-postgres bench lock clean chromium
+.PHONY: help install run test lint test-sqlite test-postgres test-loadtest bench loadtest lock clean chromium
 
 help:  ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-14s %s\n", $$1, $$2}'
@@ -60,7 +60,21 @@ test-sqlite: install chromium  ## the whole pytest suite on SQLite (with browser
 test-postgres: install chromium  ## the whole pytest suite on a throwaway PostgreSQL server
 	$(PY) scripts/with_postgres.py -- $(PY) -m pytest
 
-test: lint test-sqlite test-postgres  ## everything CI runs
+# `make loadtest`: locust against gunicorn (2 workers) on a throwaway PostgreSQL, then the data
+# invariants (docs/loadtest.md). Figures land in var/bench/loadtest.json.
+LOADTEST_USERS ?= 50
+LOADTEST_DURATION ?= 5m
+
+loadtest: install  ## load test: LOADTEST_USERS=50 for LOADTEST_DURATION=5m, then the invariants
+	@mkdir -p var/bench
+	$(PY) scripts/loadtest.py --users $(LOADTEST_USERS) --duration $(LOADTEST_DURATION) \
+	  --json var/bench/loadtest.json
+
+test-loadtest: install  ## the 1-minute load test (50 users) that `make test` runs
+	@mkdir -p var/bench
+	$(PY) scripts/loadtest.py --users 50 --duration 1m --json var/bench/loadtest-ci.json
+
+test: lint test-sqlite test-postgres test-loadtest  ## everything CI runs
 
 # `make bench`: every scenario of docs/performance.md on SQLite, then on a throwaway
 # PostgreSQL, each on a freshly generated data set (BENCH_SIZE: S = 10 000 customers,
