@@ -419,6 +419,7 @@ class Bench:
 
     def _api_update(self) -> Scenario:
         customers = self.cast.customers[:30]
+        stamp = uuid.uuid4().hex[:8]  # every update changes the value
 
         def prepare(i: int) -> Callable[[], Answer]:
             customer = customers[i % len(customers)]
@@ -427,7 +428,7 @@ class Bench:
             etag = read.header("ETag")
             body = json.dumps(
                 {
-                    "values": {"billing_email": f"billing{i % 7}@bench.example"},
+                    "values": {"billing_email": f"billing{i}-{stamp}@bench.example"},
                     "reason": "Bench: the customer asked by phone.",
                 }
             )
@@ -547,13 +548,14 @@ class Bench:
         customers = self.cast.customers[:20]
         actor = Actor(self.cast.support, Source.STAFF)
         counter = iter(range(10**9))
+        stamp = uuid.uuid4().hex[:8]  # a new value in every round and every run
 
         def save() -> None:
             i = next(counter)
             customer_actions.update_profile_section(
                 Customer.objects.get(pk=customers[i % len(customers)].pk),
                 section="contact",
-                values={"billing_email": f"share{i % 5}@bench.example"},
+                values={"billing_email": f"share{i}-{stamp}@bench.example"},  # always a change
                 actor=actor,
                 reason="Bench",
             )
