@@ -6,11 +6,13 @@ may see (``actions.may_see``); anything else is "not found".
 
 from __future__ import annotations
 
+import heapq
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 
-from django.db.models import Count, QuerySet
+from django.db import connection
+from django.db.models import QuerySet
 from django.utils import timezone
 
 from clientdesk.customers.models import Customer
@@ -19,6 +21,7 @@ from .actions import may_see
 from .models import OPEN_STATUSES, ChangeRequest, Kind, Message, Status
 
 QUEUE_PAGE = 50
+COUNT_CAP = 1000  # the queue's tabs say "1000+" rather than count every request ever made
 
 
 def open_requests(customer: Customer) -> dict[str, ChangeRequest]:
@@ -89,11 +92,15 @@ STATUS_FILTERS["all"] = None
 def queue(
     filters: QueueFilters, *, after: int | None = None
 ) -> tuple[list[ChangeRequest], int | None]:
-    """A page of the queue, oldest first (keyset on id), and the cursor of the next page."""
+    """A page of the queue, oldest first (keyset on id), and the cursor of the next page.
+
+    A filter of several statuses ("open" is open + awaiting customer) reads each status on
+    its own, in id order from the ``(status, id)`` or ``(kind, status, id)`` index, and
+    merges the pages: one ``status IN (…) ORDER BY id`` would either sort every open request
+    or walk every request ever made, oldest (and long decided) first, to find the open ones.
+    """
     rows = ChangeRequest.objects.select_related("customer")
     statuses = STATUS_FILTERS.get(filters.status, STATUS_FILTERS["open"])
-    if statuses is not None:
-        rows = rows.filter(status__in=statuses)
     if filters.kind in Kind.values:
         rows = rows.filter(kind=filters.kind)
     if filters.older_than_days:
@@ -102,14 +109,36 @@ def queue(
         rows = rows.filter(customer=filters.customer)
     if after is not None:
         rows = rows.filter(id__gt=after)
-    page = list(rows.order_by("id")[: QUEUE_PAGE + 1])
+    if statuses is None:
+        page = list(rows.order_by("id")[: QUEUE_PAGE + 1])
+    else:
+        pages = [list(rows.filter(status=s).order_by("id")[: QUEUE_PAGE + 1]) for s in statuses]
+        page = list(heapq.merge(*pages, key=lambda request: request.pk))[: QUEUE_PAGE + 1]
     more = len(page) > QUEUE_PAGE
     page = page[:QUEUE_PAGE]
     return page, (page[-1].pk if more and page else None)
 
 
 def counts_by_status() -> dict[str, int]:
-    """How many requests are in each status (one grouped query over the status index)."""
-    counted = ChangeRequest.objects.values("status").annotate(n=Count("id")).order_by()
-    found = {row["status"]: row["n"] for row in counted}
-    return {status.value: found.get(status.value, 0) for status in Status}
+    """How many requests are in each status, and ``"all"`` of them, each counted no further
+    than ``COUNT_CAP + 1`` (a value over ``COUNT_CAP`` means "more than that"): one query of
+    bounded reads of the status index, however many requests were ever decided."""
+    table = connection.ops.quote_name(ChangeRequest._meta.db_table)
+    bounded = "(SELECT COUNT(*) FROM (SELECT 1 FROM {table}{where} LIMIT %s) AS c{n})"
+    parts: list[str] = []
+    params: list[str | int] = []
+    for n, status in enumerate(Status):
+        parts.append(bounded.format(table=table, where=" WHERE status = %s", n=n))
+        params += [status.value, COUNT_CAP + 1]
+    parts.append(bounded.format(table=table, where="", n=len(parts)))
+    params.append(COUNT_CAP + 1)
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT " + ", ".join(parts), params)
+        found = cursor.fetchone()
+    keys = [status.value for status in Status] + ["all"]
+    return {key: int(value) for key, value in zip(keys, found, strict=True)}
+
+
+def shown_count(value: int) -> int | str:
+    """A capped count as the queue shows it: ``1000+`` past the cap."""
+    return f"{COUNT_CAP}+" if value > COUNT_CAP else value

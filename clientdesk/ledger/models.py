@@ -77,6 +77,16 @@ class Entry(models.Model):
         indexes = [
             models.Index(fields=["customer", "-id"], name="ledger_entry_customer_idx"),
             models.Index(fields=["customer", "kind", "-id"], name="ledger_entry_kind_idx"),
+            # The statement joins each entry to its reversal (``reversed_by``). The unique
+            # index on ``reverses`` serves that, but SQLite's statistics count the NULLs of
+            # all the entries that are not reversals as one value: after ANALYZE the planner
+            # expects thousands of rows per lookup and scans the whole table for every entry
+            # of the page instead. This index holds only reversals, so it stays selective.
+            models.Index(
+                fields=["reverses"],
+                condition=models.Q(reverses__isnull=False),
+                name="ledger_entry_reversal_idx",
+            ),
         ]
         constraints = [
             models.UniqueConstraint(

@@ -72,8 +72,9 @@ STATUS_CHOICES: list[tuple[str, str]] = [
 ]
 
 
-def open_total(counts: dict[str, int]) -> int:
-    return sum(counts.get(status.value, 0) for status in OPEN_STATUSES)
+def open_total(counts: dict[str, int]) -> int | str:
+    """Open requests (open + awaiting customer) from ``queries.counts_by_status()``."""
+    return queries.shown_count(sum(counts.get(status.value, 0) for status in OPEN_STATUSES))
 
 
 def nav_open_requests(request: HttpRequest) -> dict[str, Any]:
@@ -153,7 +154,7 @@ class StatusTab:
     label: str
     url: str
     current: bool
-    count: int | None
+    count: int | str | None  # "1000+" past the cap
 
 
 class QueueView(StaffRequiredMixin, View):
@@ -204,7 +205,10 @@ class QueueView(StaffRequiredMixin, View):
         }
         if "customer" in form.errors:
             state["customer"] = str(request.GET.get("customer", ""))[:30]
-        tab_counts = {**counts, "open": open_total(counts), "all": sum(counts.values())}
+        tab_counts = {
+            **{key: queries.shown_count(value) for key, value in counts.items()},
+            "open": open_total(counts),
+        }
         tabs = [
             StatusTab(
                 label=label,
@@ -471,7 +475,7 @@ class RequestMixin(StaffRequiredMixin, View):
             ),
             "error": error,
             "queue_url": reverse("staff:change-requests"),
-            "nav_open_requests": open_total(queries.counts_by_status()),
+            "nav_open_requests": queries.open_total(),
             "staff_roles": sorted(self.staff_roles),
         }
         return TemplateResponse(
