@@ -43,6 +43,7 @@ VERBS: dict[str, tuple[str, str]] = {
     "tax_exemption.removed": ("tax", "ended the account's tax exemption"),
     # no customer: shown in staff-wide views only
     "customers.exported": ("account", "exported the customer list"),
+    "customers.imported": ("account", "imported customers from a CSV file"),
     "software_level.added": ("resources", "added the software level {target}"),
     "software_level.changed": ("resources", "changed the software level {target}"),
     "resource.created": ("resources", "wrote the resource {target}"),

@@ -43,6 +43,7 @@ urlpatterns = [
     # last: its customers/<number>/ must not shadow customers/new/ and the like.
     path("", include("clientdesk.staff.urls_search")),
     path("", include("clientdesk.staff.urls_lists")),
+    path("", include("clientdesk.staff.urls_import")),
     path("", include("clientdesk.staff.urls_accounts")),
     path("", include("clientdesk.staff.urls_maillog")),
     path("", include("clientdesk.staff.urls_taxes")),
