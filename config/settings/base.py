@@ -5,9 +5,10 @@ from __future__ import annotations
 from typing import Any
 
 from csp.constants import NONCE, NONE, SELF
+from django.core.exceptions import ImproperlyConfigured
 
 from config import env
-from config.database import database_settings
+from config.database import DATABASE_VARIABLES, database_settings
 
 BASE_DIR = env.BASE_DIR
 VAR_DIR = env.VAR_DIR
@@ -69,7 +70,8 @@ MIDDLEWARE = [
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "csp.middleware.CSPMiddleware",
     "allauth.account.middleware.AccountMiddleware",
-    "allauth.usersessions.middleware.UserSessionsMiddleware",
+    # allauth's session tracking, written at most once a minute per session (not per click).
+    "clientdesk.users.session_activity.SessionActivityMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
     # Login As: after authentication, before the actor is built (it reads the impersonator).
     "clientdesk.remote_support.middleware.LoginAsMiddleware",
@@ -78,6 +80,9 @@ MIDDLEWARE = [
 ]
 
 ROOT_URLCONF = "config.urls"
+# Django's renderer with <select> written in Python (core/form_renderer.py): a country list
+# through the option templates cost ~4 ms per select.
+FORM_RENDERER = "clientdesk.core.form_renderer.FastSelectRenderer"
 WSGI_APPLICATION = "config.wsgi.application"
 ASGI_APPLICATION = "config.asgi.application"
 
@@ -102,17 +107,38 @@ TEMPLATES = [
 ]
 
 # --- Database -------------------------------------------------------------------------------
-DATABASES = {"default": database_settings(env.DATABASE_URL)}
+# DATABASE_POOL=1 (Django's connection pool), DATABASE_POOL_MIN_SIZE/MAX_SIZE/TIMEOUT,
+# DATABASE_CONN_MAX_AGE, DATABASE_DISABLE_SERVER_SIDE_CURSORS=1 (PgBouncer, transaction mode):
+# see config/database.py and docs/operations.md ("Scale-out").
+DATABASES = {
+    "default": database_settings(
+        env.DATABASE_URL, {name: env.env_str(name) for name in DATABASE_VARIABLES}
+    )
+}
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 # --- Cache (shared by every process: rate limits must hold across workers) ---------------------
-if env.CACHE_URL.startswith("redis"):
+# CACHE_URL=redis://… (or rediss://, unix://) for several app nodes: the cache, the rate-limit
+# counters and the sessions' read copies live in Redis. Empty: the database cache.
+if env.CACHE_URL.startswith(("redis://", "rediss://", "unix://")):
     CACHES = {
         "default": {
             "BACKEND": "django.core.cache.backends.redis.RedisCache",
             "LOCATION": env.CACHE_URL,
+            # Fail fast when Redis is away: a sync worker blocked on a dead socket is a
+            # worker lost for every request queued behind it.
+            "OPTIONS": {"socket_connect_timeout": 1, "socket_timeout": 1},
         }
     }
+    # Sessions read from Redis and written through to the database: a Redis restart or
+    # eviction costs one database read per session, never a signed-out user (the plain
+    # ``cache`` engine would sign everybody out). Ending a session deletes both copies.
+    SESSION_ENGINE = "django.contrib.sessions.backends.cached_db"
+elif env.CACHE_URL:
+    raise ImproperlyConfigured(
+        "CACHE_URL must be a redis://, rediss:// or unix:// URL (or empty), not a "
+        f"{env.CACHE_URL.partition(':')[0]!r} URL."  # the rest may hold a password
+    )
 else:
     CACHES = {
         "default": {
@@ -120,6 +146,9 @@ else:
             "LOCATION": "clientdesk_cache",
         }
     }
+    # Sessions in the database (Django's default ``db`` engine): a cache copy would be a
+    # second database row to write.
+    SESSION_ENGINE = "django.contrib.sessions.backends.db"
 
 # --- Users, passwords, sessions ---------------------------------------------------------------
 AUTH_USER_MODEL = "users.User"

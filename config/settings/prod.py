@@ -13,6 +13,9 @@ SECRET_KEY = env.SECRET_KEY
 
 SECURE_SSL_REDIRECT = env.SECURE_SSL_REDIRECT
 SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https") if env.TRUSTED_PROXY_COUNT else None
+# A load balancer probes each node over plain HTTP without X-Forwarded-Proto: answer the health
+# checks instead of redirecting them to https:// (they carry nothing secret).
+SECURE_REDIRECT_EXEMPT = [r"^healthz$", r"^readyz$"]
 SECURE_HSTS_SECONDS = 60 * 60 * 24 * 365
 SECURE_HSTS_INCLUDE_SUBDOMAINS = True
 SECURE_HSTS_PRELOAD = True
