@@ -74,7 +74,9 @@ def _row(rng: random.Random, index: int, seed: int) -> list[str]:
         if individual:
             values["tin"] = f"IG{seed % 100:02d}{index:08d}"
         else:
-            year = 1990 + (index // 1_000_000) % 36
+            # Registered this year: generate_dataset's customers have 1990–2025, so a file
+            # imports into a generated data set without colliding (make bench does that).
+            year = 2026 - (index // 1_000_000) % 36
             values["registration_number"] = f"{year}{seed % 6 + 1:02d}{index % 1_000_000:06d}"
             values["tin"] = f"C{seed % 100:02d}{index:08d}"
         if rng.random() < 0.5:

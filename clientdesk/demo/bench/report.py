@@ -55,7 +55,8 @@ def table(figures: dict[str, Any]) -> str:
         f"{data['activity']:,} activity rows, {data['ledger_entries']:,} ledger entries, "
         f"{data['change_requests']:,} change requests",
         "",
-        f"{figures['rounds']} rounds × {figures['runs']} requests; medians of the rounds; "
+        f"Milliseconds (server time); {figures['rounds']} rounds × {figures['runs']} "
+        "requests, medians of the rounds; "
         f"load average before: {figures['load_before']:.2f}; {figures['when']}.",
         "",
         "| scenario | p50 | p95 | p99 | req/s | SQL | raw SQL p50 | bare view p50 | hello p50 "
@@ -82,7 +83,8 @@ def table(figures: dict[str, Any]) -> str:
         for row in figures["scenarios"]
         if row.get("extra")
     ]
-    return "\n".join([*lines, "", "Details:", "", *extras, ""])
+    failed = [f"- **{name}: failed** — {why}" for name, why in figures.get("failures", {}).items()]
+    return "\n".join([*lines, "", "Details:", "", *extras, *failed, ""])
 
 
 def write_doc(doc: Path, figure_files: list[Path]) -> None:

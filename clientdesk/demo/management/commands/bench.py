@@ -78,6 +78,10 @@ class Command(BaseCommand):
             path.parent.mkdir(parents=True, exist_ok=True)
             path.write_text(json.dumps(figures, indent=2), encoding="utf-8")
         self.stdout.write(report.table(figures))
+        if figures["failures"]:
+            raise CommandError(
+                "Failed: " + "; ".join(f"{k}: {v}" for k, v in figures["failures"].items())
+            )
 
     def _run(self, options: dict[str, Any]) -> dict[str, Any]:
         rng = random.Random(options["seed"])  # noqa: S311 -- sampling, not secrets
@@ -100,6 +104,7 @@ class Command(BaseCommand):
         load_before = os.getloadavg()[0]
         data = _data_size()  # before the CSV import adds its customers
         rounds: dict[str, list[Result]] = {s.name: [] for s in scenarios}
+        failures: dict[str, str] = {}
         for number in range(options["rounds"]):
             for scenario in scenarios:
                 if scenario.once and number > 0:
@@ -107,8 +112,10 @@ class Command(BaseCommand):
                 self.stderr.write(f"round {number + 1}: {scenario.name}…")
                 try:
                     rounds[scenario.name].append(scenario.run(number))
-                except BenchFailure as failure:
-                    raise CommandError(f"{scenario.name}: {failure}") from None
+                except (BenchFailure, CommandError) as failure:
+                    # Keep measuring the rest: one broken scenario must not lose the run.
+                    failures[scenario.name] = str(failure)
+                    self.stderr.write(f"  FAILED: {failure}")
         return {
             "vendor": connection.vendor,
             "when": datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC"),
@@ -118,7 +125,8 @@ class Command(BaseCommand):
             "rounds": options["rounds"],
             "data": data,
             "setup": setup.describe(cast),
-            "scenarios": [_row(s, rounds[s.name]) for s in scenarios],
+            "scenarios": [_row(s, rounds[s.name]) for s in scenarios if rounds[s.name]],
+            "failures": failures,
         }
 
 
