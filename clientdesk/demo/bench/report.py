@@ -92,7 +92,7 @@ def write_doc(doc: Path, figure_files: list[Path]) -> None:
     for path in figure_files:
         figures = json.loads(path.read_text(encoding="utf-8"))
         blocks.append(table(figures))
-    text = doc.read_text(encoding="utf-8")
+    text = doc.read_text(encoding="utf-8") if doc.exists() else "# Performance\n"
     generated = (
         f"{BEGIN}\n<!-- written by `make bench` (manage.py bench --write-doc); "
         f"edit the prose outside the markers -->\n\n" + "\n".join(blocks) + f"\n{END}"
