@@ -5,19 +5,22 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('customers', '0013_customer_country_name_index'),
+        ("customers", "0013_customer_country_name_index"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
     operations = [
         migrations.RemoveIndex(
-            model_name='contact',
-            name='customers_contact_user_idx',
+            model_name="contact",
+            name="customers_contact_user_idx",
         ),
         migrations.AddIndex(
-            model_name='contact',
-            index=models.Index(condition=models.Q(('user__isnull', False)), fields=['user', 'customer'], name='customers_contact_user_idx'),
+            model_name="contact",
+            index=models.Index(
+                condition=models.Q(("user__isnull", False)),
+                fields=["user", "customer"],
+                name="customers_contact_user_idx",
+            ),
         ),
     ]
