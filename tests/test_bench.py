@@ -138,4 +138,6 @@ def test_a_verdict_reads_each_kind_of_target() -> None:
     assert report.verdict(shared, {}) == "met"
     locked = row("w", target={"min_rate": 50}, extra={"locked": 1})
     assert report.verdict(locked, {}) == "missed"
+    refused = row("w", target={"min_rate": 50}, extra={"errors": 2})
+    assert report.verdict(refused, {}) == "missed"
     assert report.verdict(row("b", target={}), {}) == ""

@@ -25,8 +25,20 @@ class Sample(forms.Form):
         required=False,
     )
     grouped = forms.ChoiceField(
-        choices=[("Asia", [("MY", "Malaysia"), ("TH", "Thailand")]), ("EU", "Europe")],
-        widget=forms.Select(attrs={"class": "wide", "data-x": 'a"b', "autofocus": True}),
+        choices=[
+            (mark_safe("Asia &amp; Pacific"), [("MY", "Malaysia"), ("TH", "Thailand")]),
+            ("EU", "Europe"),
+        ],
+        widget=forms.Select(
+            attrs={
+                "class": "wide",
+                "data-x": 'a"b',
+                "data-safe": mark_safe("a&amp;b"),  # already escaped: not again
+                "autofocus": True,
+                "hidden": False,
+                "data-n": 3,
+            }
+        ),
     )
     many = forms.MultipleChoiceField(choices=[(1, "One"), (2, mark_safe("<b>Two</b>"))])
     radio = forms.ChoiceField(choices=[("a", "A"), ("b", "B")], widget=forms.RadioSelect)

@@ -4,7 +4,8 @@ Django renders every ``<option>`` through ``{% include %}`` of two templates. A 
 (250 options) thus costs ~4 ms of template machinery per select, and the customers list's
 filter form alone spent 50 ms in it per request (measured with ``manage.py bench``). The
 markup here is the same as Django's ``select.html`` / ``select_option.html`` / ``attrs.html``
-produce; widgets with their own option template still go through the templates.
+produce (values escaped unless already marked safe, as the templates' autoescape does);
+widgets with their own option template still go through the templates.
 """
 
 from __future__ import annotations
@@ -25,23 +26,25 @@ def _attrs(attrs: dict[str, Any]) -> str:
     for name, value in attrs.items():
         if value is False:
             continue
-        out.append(f" {escape(name)}" if value is True else f' {escape(name)}="{escape(value)}"')
+        out.append(
+            f" {escape(name)}"
+            if value is True
+            else f' {escape(name)}="{conditional_escape(value)}"'
+        )
     return "".join(out)
 
 
 def render_select(widget: dict[str, Any]) -> SafeString | None:
     """The select's HTML, or None when an option needs its own template."""
-    parts = [f'<select name="{escape(widget["name"])}"{_attrs(widget["attrs"])}>']
+    parts = [f'<select name="{conditional_escape(widget["name"])}"{_attrs(widget["attrs"])}>']
     for group_name, options, _index in widget["optgroups"]:
         if group_name:
-            parts.append(f'\n  <optgroup label="{escape(group_name)}">')
+            parts.append(f'\n  <optgroup label="{conditional_escape(group_name)}">')
         for option in options:
             if option["template_name"] != OPTION:
                 return None
-            parts.append(
-                f'\n  <option value="{escape(option["value"])}"{_attrs(option["attrs"])}>'
-                f"{conditional_escape(option['label'])}</option>"
-            )
+            value, label = conditional_escape(option["value"]), conditional_escape(option["label"])
+            parts.append(f'\n  <option value="{value}"{_attrs(option["attrs"])}>{label}</option>')
         if group_name:
             parts.append("\n  </optgroup>")
     parts.append("\n</select>")

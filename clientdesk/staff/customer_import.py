@@ -75,7 +75,7 @@ class UploadForm(forms.Form):
         super().__init__(*args, **kwargs)
         self.fields["file"].help_text = (
             f"UTF-8 text with a header row, separated by commas or semicolons. Up to "
-            f"{human_size(imports.max_bytes())} and {imports.max_rows():,} customers."
+            f"{human_size(imports.max_bytes())} and {imports.web_max_rows():,} customers."
         )
 
     def clean_file(self) -> UploadedFile:
@@ -139,7 +139,8 @@ def _page(
         **context,
         "staff_roles": sorted(roles),
         "max_size": human_size(imports.max_bytes()),
-        "max_rows": imports.max_rows(),
+        "max_rows": imports.web_max_rows(),
+        "command_max_rows": imports.max_rows(),
         "columns": imports.COLUMNS,
     }
     return TemplateResponse(request, template, context, status=status)
@@ -194,6 +195,7 @@ class CustomerImportView(ImportersOnly, View):
                     source=source,
                     dry_run=True,
                     file_name=file_name,
+                    row_limit=imports.web_max_rows(),
                 )
         except DomainError as error:
             _discard(stored)
@@ -254,6 +256,7 @@ class CustomerImportRunView(ImportersOnly, View):
                 actor=request.actor,  # type: ignore[attr-defined]
                 source=io.BytesIO(content),
                 file_name=name,
+                row_limit=imports.web_max_rows(),
             )
         except DomainError as error:
             return self.again(error.message)

@@ -125,7 +125,7 @@ def test_the_customers_list_links_to_the_import_for_managers_only(world: World) 
 def test_the_page_explains_the_file(world: World) -> None:
     page = text(client_for(world, "staff_manager").get(IMPORT))
     assert '<label for="id_file">CSV file' in page
-    assert "Up to 64 MB and 200,000 customers." in page
+    assert "Up to 64 MB and 50,000 customers." in page
     for name in COLUMN_NAMES:
         assert f'<th scope="row" class="mono">{name}</th>' in page
     assert f'href="{TEMPLATE}"' in page
@@ -286,3 +286,29 @@ def test_old_abandoned_uploads_are_removed(world: World, monkeypatch: pytest.Mon
     monkeypatch.setattr(customer_import, "STALE_AFTER", customer_import.timedelta(seconds=-1))
     client.post(IMPORT, {"file": upload([row(2)])})
     assert len(stored_uploads()) == 1  # the old one went, the new one is kept
+
+
+def test_the_page_takes_fewer_rows_than_the_command(world: Any, settings: Any) -> None:
+    """The page imports inside the request: a file over its limit is refused there with the
+    command named, while the command takes it."""
+    from clientdesk.core.actor import Actor, Source
+    from clientdesk.customers import imports
+
+    settings.CLIENTDESK_IMPORT_WEB_MAX_ROWS = 2
+    header = "kind,name,country,owner_first_name,owner_last_name,owner_email\n"
+    rows = "".join(
+        f"business,Limit Test {n} Sdn Bhd,MY,Aina,Rahman,aina{n}@limit.example\n" for n in range(3)
+    )
+    client = Client()
+    client.force_login(world.users["staff_manager"])
+    page = client.get(reverse("staff:customer-import"))
+    assert "import_customers" in page.content.decode()
+    upload = SimpleUploadedFile("three.csv", (header + rows).encode(), content_type="text/csv")
+    answer = client.post(reverse("staff:customer-import"), {"file": upload})
+    assert "more than 2 rows" in answer.content.decode()
+    result = imports.import_customers(
+        actor=Actor(world.users["staff_manager"], Source.STAFF),
+        source=io.StringIO(header + rows),
+        dry_run=True,
+    )
+    assert result.ok, result.problems

@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import json
+import math
 import re
 from pathlib import Path
 from typing import Any
@@ -32,14 +33,20 @@ def verdict(row: dict[str, Any], rows: dict[str, dict[str, Any]]) -> str:
         if ratio is not None:
             checks.append(ratio <= target["max_ratio"])
     if target.get("min_rate") is not None:
-        checks.append(row["throughput"] >= target["min_rate"] and not extra.get("locked"))
+        checks.append(
+            row["throughput"] >= target["min_rate"]
+            and not extra.get("locked")
+            and not extra.get("errors")
+        )
     if not checks:
         return ""
     return "met" if all(checks) else "missed"
 
 
 def _ms(value: float | None) -> str:
-    return "—" if value is None else (f"{value:.1f}" if value < 100 else f"{value:,.0f}")
+    if value is None or math.isnan(value):
+        return "—"  # not measured (the webhook bench reports no p99)
+    return f"{value:.1f}" if value < 100 else f"{value:,.0f}"
 
 
 def _ratio(value: float | None) -> str:
