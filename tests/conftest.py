@@ -56,13 +56,17 @@ def build_world() -> World:
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
     """``postgres_only`` tests (real row locks and concurrency) belong to the PostgreSQL run
-    of ``make test``; the SQLite run deselects them rather than skipping them."""
+    of ``make test``, ``sqlite_only`` tests (SQLite's own triggers and tables) to the SQLite
+    run; the other run deselects them rather than skipping them."""
     from django.conf import settings
 
-    if "postgresql" in settings.DATABASES["default"]["ENGINE"]:
-        return
-    kept = [item for item in items if item.get_closest_marker("postgres_only") is None]
-    deselected = [item for item in items if item.get_closest_marker("postgres_only")]
+    other = (
+        "sqlite_only"
+        if "postgresql" in settings.DATABASES["default"]["ENGINE"]
+        else "postgres_only"
+    )
+    kept = [item for item in items if item.get_closest_marker(other) is None]
+    deselected = [item for item in items if item.get_closest_marker(other)]
     if deselected:
         config.hook.pytest_deselected(items=deselected)
         items[:] = kept

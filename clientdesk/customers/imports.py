@@ -50,13 +50,13 @@ from django.contrib.contenttypes.models import ContentType
 from django.core.exceptions import ValidationError
 from django.core.validators import validate_email
 from django.db import DEFAULT_DB_ALIAS, connection, connections, models, transaction
-from django.db.backends.base.base import BaseDatabaseWrapper
 from django.utils import timezone
 from django_countries import countries
 
 from clientdesk.audit.models import Activity
 from clientdesk.audit.record import record
 from clientdesk.core.actor import Actor, Source
+from clientdesk.core.bulk import BulkRows
 from clientdesk.core.csv import neutralise
 from clientdesk.core.errors import DomainError, ErrorCode
 from clientdesk.core.models import Counter
@@ -1000,58 +1000,6 @@ class _ChangedMeanwhile(Exception):
         self.found = found
 
 
-class _Table:
-    """Full rows for one model from a few values, every other column at its default, each
-    value prepared by its field as Django would (bulk SQL gets no help from the ORM)."""
-
-    def __init__(
-        self, db: BaseDatabaseWrapper, model: type[models.Model], *, given_id: bool = True
-    ) -> None:
-        fields = [
-            f
-            for f in model._meta.concrete_fields
-            if given_id or f is not model._meta.pk  # else the database numbers the rows
-        ]
-        self.db = db
-        self.model = model
-        self.columns = [str(f.column) for f in fields]
-        self.position = {f.attname: index for index, f in enumerate(fields)}
-        self.fields = {f.attname: f for f in fields}
-        self.template = [f.get_db_prep_save(f.get_default(), db) for f in fields]
-
-    def prepare(self, name: str, value: Any) -> Any:
-        return self.fields[name].get_db_prep_save(value, self.db)
-
-    def set(self, **values: Any) -> None:
-        """Give every row of this write ``values``."""
-        for name, value in values.items():
-            self.template[self.position[name]] = value
-
-    def row(self, values: dict[str, Any]) -> list[Any]:
-        row = self.template.copy()
-        position = self.position
-        for name, value in values.items():
-            row[position[name]] = value
-        return row
-
-    def write(self, rows: list[list[Any]]) -> None:
-        if not rows:
-            return
-        table = self.db.ops.quote_name(self.model._meta.db_table)
-        columns = ", ".join(self.db.ops.quote_name(c) for c in self.columns)
-        if self.db.vendor == "postgresql":
-            with (
-                self.db.connection.cursor() as cursor,  # psycopg's own cursor, for COPY
-                cursor.copy(f"COPY {table} ({columns}) FROM STDIN") as copy,
-            ):
-                for row in rows:
-                    copy.write_row(row)
-            return
-        marks = ", ".join(["%s"] * len(self.columns))
-        with self.db.cursor() as cursor:
-            cursor.executemany(f"INSERT INTO {table} ({columns}) VALUES ({marks})", rows)
-
-
 def _reserve_numbers(count: int) -> int:
     """Take ``count`` consecutive client IDs (never reused: an import that fails later
     leaves them unused). Its own short transaction, so the counter is not held while the
@@ -1085,11 +1033,11 @@ class _Writer:
 
     def __init__(self, *, actor: Actor, reason: str) -> None:
         db = self.db = connections[DEFAULT_DB_ALIAS]
-        self.customers = _Table(db, Customer)
-        self.contacts = _Table(db, Contact)
-        self.activity = _Table(db, Activity, given_id=False)
-        self.events = _Table(db, Event)
-        self.streams = _Table(db, CustomerStream)
+        self.customers = BulkRows(Customer, db=db)
+        self.contacts = BulkRows(Contact, db=db)
+        self.activity = BulkRows(Activity, db=db, given_id=False)
+        self.events = BulkRows(Event, db=db)
+        self.streams = BulkRows(CustomerStream, db=db)
         now = timezone.now()
         for table in (self.customers, self.contacts):
             stamp = table.prepare("created_at", now)

@@ -35,6 +35,7 @@ from django.db.models import Max, Model
 
 from clientdesk.audit.models import Activity
 from clientdesk.change_requests.models import ChangeRequest
+from clientdesk.core.bulk import BulkRows
 from clientdesk.core.models import Counter
 from clientdesk.customers import search_sql
 from clientdesk.customers.actions import FIRST_CUSTOMER_NUMBER
@@ -251,54 +252,6 @@ def _contact_count(rng: random.Random) -> int:
     return min(1 + int(rng.expovariate(math.log(1.5))), 60)
 
 
-class _Rows:
-    """Builds full rows for one model from a few values, every other column at its default
-    (bulk SQL gets no help from Django's defaults). Rows are lists in column order."""
-
-    def __init__(self, model: type[Model]) -> None:
-        fields = list(model._meta.concrete_fields)
-        self.columns = [str(f.column) for f in fields]
-        self.table = model._meta.db_table
-        self.position = {f.attname: i for i, f in enumerate(fields)}
-        self.template = [f.get_db_prep_save(f.get_default(), connection) for f in fields]
-        self._fields = {f.attname: f for f in fields}
-
-    def prepared(self, name: str, value: Any) -> Any:
-        """``value`` as the database takes it (JSON encoded, for example)."""
-        return self._fields[name].get_db_prep_save(value, connection)
-
-    def row(self, values: dict[str, Any]) -> list[Any]:
-        row = self.template.copy()
-        position = self.position
-        for name, value in values.items():
-            row[position[name]] = value
-        return row
-
-
-def _writer(rows: _Rows) -> Callable[[list[list[Any]]], None]:
-    columns = ", ".join(connection.ops.quote_name(c) for c in rows.columns)
-    if connection.vendor == "postgresql":
-
-        def copy(batch: list[list[Any]]) -> None:
-            raw = connection.connection  # psycopg's connection, for COPY
-            with (
-                raw.cursor() as cursor,
-                cursor.copy(f"COPY {rows.table} ({columns}) FROM STDIN") as copy_in,
-            ):
-                for row in batch:
-                    copy_in.write_row(row)
-
-        return copy
-    marks = ", ".join(["%s"] * len(rows.columns))
-    sql = f"INSERT INTO {rows.table} ({columns}) VALUES ({marks})"
-
-    def insert(batch: list[list[Any]]) -> None:
-        with connection.cursor() as cursor:
-            cursor.executemany(sql, batch)
-
-    return insert
-
-
 @dataclass
 class _Batch:
     customers: list[list[Any]]
@@ -316,14 +269,14 @@ class _Builder:
     def __init__(self, *, customers: int, seed: int, batch_size: int, history: History) -> None:
         self.rng = random.Random(seed)
         self.total, self.batch_size, self.history = customers, batch_size, history
-        self.customer_rows, self.contact_rows = _Rows(Customer), _Rows(Contact)
+        self.customer_rows, self.contact_rows = BulkRows(Customer), BulkRows(Contact)
         self.next_customer_id = _next_id(Customer)
         self.next_contact_id = _next_id(Contact)
         self.first_number = _reserve_numbers("customer_number", customers, FIRST_CUSTOMER_NUMBER)
         self.large = set(self.rng.sample(range(customers), min(LARGE_CUSTOMERS, customers)))
         self.now = datetime.now(UTC)
-        self.topics = self.contact_rows.prepared("notification_topics", ["account"])
-        self.prepare_time = partial(self.customer_rows.prepared, "created_at")
+        self.topics = self.contact_rows.prepare("notification_topics", ["account"])
+        self.prepare_time = partial(self.customer_rows.prepare, "created_at")
         self.histories = _HistoryBuilder(self, history) if history != NO_HISTORY else None
 
     def batches(self) -> Iterator[_Batch]:
@@ -395,20 +348,20 @@ class _HistoryBuilder:
 
     def __init__(self, builder: _Builder, history: History) -> None:
         self.rng, self.history, self.now = builder.rng, history, builder.now
-        self.activity_rows, self.entry_rows = _Rows(Activity), _Rows(Entry)
-        self.balance_rows, self.request_rows = _Rows(Balance), _Rows(ChangeRequest)
+        self.activity_rows, self.entry_rows = BulkRows(Activity), BulkRows(Entry)
+        self.balance_rows, self.request_rows = BulkRows(Balance), BulkRows(ChangeRequest)
         self.next_activity_id = _next_id(Activity)
         self.next_entry_id = _next_id(Entry)
         self.next_request_id = _next_id(ChangeRequest)
         expected_requests = int(builder.total * history.change_requests * 1.5) + 100
         self.next_request_number = _reserve_numbers("change_request_number", expected_requests, 1)
         self.last_request_number = self.next_request_number + expected_requests - 1
-        prepared = partial(self.activity_rows.prepared, "changes")
+        prepared = partial(self.activity_rows.prepare, "changes")
         self.changes = [prepared(change) for change in PROFILE_CHANGES]
         self.no_changes = prepared({})
         self.time = _time_writer()
-        self.legal = partial(self.request_rows.prepared, "requested")
-        self.empty_list = self.request_rows.prepared("approved_fields", [])
+        self.legal = partial(self.request_rows.prepare, "requested")
+        self.empty_list = self.request_rows.prepare("approved_fields", [])
 
     def add(
         self,
@@ -611,7 +564,7 @@ def generate(
     """
     builder = _Builder(customers=customers, seed=seed, batch_size=batch_size, history=history)
     writers = [
-        (name, _writer(rows))
+        (name, rows.write)
         for name, rows in (
             ("customers", builder.customer_rows),
             ("contacts", builder.contact_rows),

@@ -616,7 +616,7 @@ def test_search_finds_imported_customers_and_owners(world: World) -> None:
     assert [h.customer for h in search_customers("Selepas Import").hits] == [later]
 
 
-@pytest.mark.skipif("connection.vendor != 'sqlite'")
+@pytest.mark.sqlite_only
 def test_sqlite_search_triggers_are_back_after_an_import(world: World) -> None:
     def triggers() -> set[str]:
         with connection.cursor() as cursor:
