@@ -212,3 +212,21 @@ def test_the_migration_keeps_a_redacted_copy_of_emails_still_waiting() -> None:
     assert waiting.kept_text == f"Accept: {REMOVED_LINK}"
     assert waiting.text_body == live  # still needed for the retry
     assert sent.kept_text == ""
+
+
+@pytest.mark.django_db
+def test_several_recipients_each_get_their_own_copy(django_capture_on_commit_callbacks) -> None:
+    """A notice to many contacts: one logged and delivered message each (nobody sees the
+    others' addresses), however many there are (a joined list outgrew the log)."""
+    from clientdesk.notifications.models import MailLog
+
+    addresses = [f"contact{n}.with.a.long.name@large-customer.example" for n in range(60)]
+    with django_capture_on_commit_callbacks(execute=True):
+        queue_email(
+            to=[*addresses, addresses[0]],
+            template="account/email/password_changed",
+            context={"user_display": "Mike"},
+        )
+    assert sorted(MailLog.objects.values_list("to", flat=True)) == sorted(addresses)
+    assert sorted(m.to[0] for m in mail.outbox) == sorted(addresses)
+    assert all(len(m.to) == 1 for m in mail.outbox)
