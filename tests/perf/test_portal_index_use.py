@@ -58,9 +58,11 @@ def test_the_account_pages_read_memberships_through_the_sign_in_index(
         s for s in captured.reads_of_large_tables() if '"customers_contact"."user_id" = ' in s.sql
     ]
     assert memberships, "the page never looked up the user's memberships"
-    # Through an index on the sign-in: the partial one, or (one customer's membership) the
-    # unique (customer, user) one, which PostgreSQL may prefer once the customer is known.
-    by_user = ("customers_contact_user_idx", "customers_contact_one_contact_per_user")
+    # The list of every account the user belongs to must come through the sign-in index.
+    # Once the customer is known (one membership), any index on the customer's contacts
+    # serves too (the fault rules above still apply to it).
     for statement in memberships:
+        if '"customers_customer"."number" =' in statement.sql:
+            continue
         plan = explain(statement)
-        assert any(name in plan for name in by_user), plan
+        assert "customers_contact_user_idx" in plan, plan
