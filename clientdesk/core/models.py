@@ -42,6 +42,16 @@ class Counter(models.Model):
             counter.save(update_fields=["value"])
             return counter.value
 
+    @classmethod
+    def reserve(cls, name: str, count: int, *, start: int) -> int:
+        """Take ``count`` consecutive numbers of ``name`` at once (bulk loads) and return the
+        first. Its own short transaction: the counter is not held while the rows are
+        written, and numbers of a load that fails later are simply never used."""
+        with transaction.atomic():
+            first = cls.next(name, start=start)
+            cls.objects.filter(name=name).update(value=first + max(count, 1) - 1)
+        return first
+
 
 class ScheduledRun(models.Model):
     """When a scheduled task (``settings.CLIENTDESK_SCHEDULE``) is next due. The row is the

@@ -1000,16 +1000,6 @@ class _ChangedMeanwhile(Exception):
         self.found = found
 
 
-def _reserve_numbers(count: int) -> int:
-    """Take ``count`` consecutive client IDs (never reused: an import that fails later
-    leaves them unused). Its own short transaction, so the counter is not held while the
-    import writes and staff can keep opening accounts by hand."""
-    with transaction.atomic():
-        first = Counter.next("customer_number", start=FIRST_CUSTOMER_NUMBER)
-        Counter.objects.filter(name="customer_number").update(value=first + count - 1)
-    return first
-
-
 @dataclass
 class _Batch:
     """One batch of rows, ready to write (ids chosen, every value prepared)."""
@@ -1288,7 +1278,7 @@ def _keys(row: _Row) -> tuple[str, str, str]:
 def _write(
     rows: list[_Row], *, actor: Actor, file_name: str, digest: str, result: ImportResult
 ) -> None:
-    first_number = _reserve_numbers(len(rows))
+    first_number = Counter.reserve("customer_number", len(rows), start=FIRST_CUSTOMER_NUMBER)
     reason = f"Imported from {file_name}"
     with transaction.atomic():
         # The import's number; on PostgreSQL the counter row also queues imports one

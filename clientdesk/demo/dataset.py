@@ -272,7 +272,9 @@ class _Builder:
         self.customer_rows, self.contact_rows = BulkRows(Customer), BulkRows(Contact)
         self.next_customer_id = _next_id(Customer)
         self.next_contact_id = _next_id(Contact)
-        self.first_number = _reserve_numbers("customer_number", customers, FIRST_CUSTOMER_NUMBER)
+        self.first_number = Counter.reserve(
+            "customer_number", customers, start=FIRST_CUSTOMER_NUMBER
+        )
         self.large = set(self.rng.sample(range(customers), min(LARGE_CUSTOMERS, customers)))
         self.now = datetime.now(UTC)
         self.topics = self.contact_rows.prepare("notification_topics", ["account"])
@@ -354,7 +356,9 @@ class _HistoryBuilder:
         self.next_entry_id = _next_id(Entry)
         self.next_request_id = _next_id(ChangeRequest)
         expected_requests = int(builder.total * history.change_requests * 1.5) + 100
-        self.next_request_number = _reserve_numbers("change_request_number", expected_requests, 1)
+        self.next_request_number = Counter.reserve(
+            "change_request_number", expected_requests, start=1
+        )
         self.last_request_number = self.next_request_number + expected_requests - 1
         prepared = partial(self.activity_rows.prepare, "changes")
         self.changes = [prepared(change) for change in PROFILE_CHANGES]
@@ -749,15 +753,6 @@ def _index_for_search(customer_ids: tuple[int, int], contact_ids: tuple[int, int
             cursor.execute(statement, list(customer_ids))
         for statement in contact_statements:
             cursor.execute(statement, list(contact_ids))
-
-
-def _reserve_numbers(counter: str, count: int, start: int) -> int:
-    """Take ``count`` consecutive numbers (client IDs, change-request numbers) from the
-    counter: never reused later."""
-    with transaction.atomic():
-        first = Counter.next(counter, start=start)
-        Counter.objects.filter(name=counter).update(value=first + max(count, 1) - 1)
-    return first
 
 
 def _customer(

@@ -23,6 +23,7 @@ from django.test.utils import CaptureQueriesContext
 from clientdesk.audit.models import Activity
 from clientdesk.core.actor import Actor, Source
 from clientdesk.core.errors import DomainError, ErrorCode
+from clientdesk.core.models import Counter
 from clientdesk.customers import actions, contact_forms, imports, notes
 from clientdesk.customers.actions import NewOwner, create_customer
 from clientdesk.customers.imports import COLUMN_NAMES, ImportResult, import_customers
@@ -398,16 +399,19 @@ def test_a_customer_added_while_the_file_is_checked_stops_the_import(
     world: World, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """The check before the write happens again inside the import's transaction."""
-    reserve = imports._reserve_numbers
+    reserve = Counter.reserve
     added: list[Customer] = []
 
-    def someone_adds_a_customer_first(count: int) -> int:
-        added.append(
-            create_customer(display_name="Quick Sdn Bhd", tin="C2584500002", actor=Actor.system())
-        )
-        return reserve(count)
+    def someone_adds_a_customer_first(name: str, count: int, *, start: int) -> int:
+        if name == "customer_number" and not added:
+            added.append(
+                create_customer(
+                    display_name="Quick Sdn Bhd", tin="C2584500002", actor=Actor.system()
+                )
+            )
+        return reserve(name, count, start=start)
 
-    monkeypatch.setattr(imports, "_reserve_numbers", someone_adds_a_customer_first)
+    monkeypatch.setattr(Counter, "reserve", someone_adds_a_customer_first)
     before = (Customer.objects.count(), Event.objects.count(), Activity.objects.count())
     result = run(manager(world), csv_bytes([row(1), row(2)]))
     assert problems(result) == [f"line 3, tin: Customer {added[0].client_id} already has this TIN."]
